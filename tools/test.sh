@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: sets up .venv if needed, then runs every notebook (nbdev's runner, `slow`
+# and `cuda` cells skipped; EAD_TEST_FLAGS="slow" adds them) and the pytest tests.
+# Ends with pytest's "N passed" line; fails when no notebook ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+source tools/env.sh
+exec .venv/bin/python -m pytest tests -p no:cacheprovider -q -rf "$@"
