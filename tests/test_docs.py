@@ -1,0 +1,126 @@
+"""The docs site: built offline (tools/build_docs.py) into a temporary folder, every notebook has a
+page, every internal link and image resolves, the README is what nbs/index.ipynb makes, and real
+pages open in headless Chromium without errors and are not blank.
+
+Screenshots go to a temporary folder, or to $EAD_DOCS_SHOTS when set. Refresh the committed
+figures/docs-index.png with `bash tools/docs.sh --screenshot`."""
+import json, os, re, shutil, sys
+from pathlib import Path
+import pytest
+from conftest import ROOT, NBS
+
+sys.path.insert(0, str(ROOT / "tools"))
+import build_docs as bd  # noqa: E402
+
+EXPERIMENTS = sorted(p for p in NBS if p.parent.name == "experiments")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    "The site built into a temporary folder (processed notebooks are cached in .cache/docs-proc)."
+    out = tmp_path_factory.mktemp("site")
+    manifest = bd.build(out=out, workers=2, strict=False)
+    return out, manifest
+
+
+def _page(nb: Path) -> str:
+    return bd.html_name(nb.relative_to(ROOT / "nbs")).as_posix()
+
+
+@pytest.mark.parametrize("nb", NBS, ids=[str(p.relative_to(ROOT / "nbs")) for p in NBS])
+def test_notebook_has_page(site, nb):
+    "Each notebook has its page, processed by nbdev without error, with its title and its maths intact."
+    out, manifest = site
+    rel = str(nb.relative_to(ROOT))
+    assert rel not in manifest["errors"], f"nbdev's docs processing failed for {rel}:\n{manifest['errors'].get(rel)}"
+    page = out / _page(nb)
+    assert page.exists(), f"no page {page.name} for {rel}"
+    text = page.read_text()
+    src = json.loads(nb.read_text())
+    md = "\n".join("".join(c["source"]) for c in src["cells"] if c["cell_type"] == "markdown")
+    title = re.search(r"^#\s+(\S.*?)\s*$", md, re.M)
+    if title:
+        from html import escape
+        assert f'<h1 class="title">{escape(title.group(1))}</h1>' in text, f"{page.name} lacks its title {title.group(1)!r}"
+    for tex in re.findall(r"\$\$(.+?)\$\$", md, re.S):   # display maths reaches the page unmangled, for MathJax
+        from html import escape
+        assert escape(tex.strip(), quote=False) in text, f"{page.name}: maths mangled: {tex.strip()[:80]}"
+
+
+def test_links_and_images_resolve(site):
+    "Every internal link (file and #anchor), stylesheet, script and image of every page exists."
+    out, manifest = site
+    problems = bd.check_site(out)
+    assert not problems, "broken links/images:\n" + "\n".join(problems[:40])
+    hrefs = {p.relative_to(out).as_posix() for p in out.rglob("*.html")}
+    assert hrefs == set(manifest["pages"].values()) | {"api.html"}, "pages built differ from the notebooks"
+
+
+def test_checker_catches_breakage(tmp_path):
+    "The link checker fails on a missing page, a missing anchor and a missing image."
+    (tmp_path / "a.html").write_text('<h2 id="here">x</h2><a href="b.html">b</a><a href="a.html#here">ok</a>'
+                                     '<a href="a.html#nowhere">bad</a><img src="fig.png"><a href="https://x.org/y">ext</a>')
+    problems = bd.check_site(tmp_path)
+    assert len(problems) == 3 and any("b.html" in p for p in problems) and any("#nowhere" in p for p in problems) \
+        and any("fig.png" in p for p in problems), problems
+
+
+def test_api_page_links_symbols(site):
+    "The API page lists documented symbols, each linking to an anchor that exists (checked above)."
+    out, _ = site
+    api = (out / "api.html").read_text()
+    n = api.count("<dt>")
+    lib_pages = [p for p in NBS if p.parent == ROOT / "nbs" and p.name != "index.ipynb"]
+    if lib_pages: assert n > 0, "no symbol on the API page"
+
+
+def test_readme_up_to_date():
+    "README.md is what tools/readme.py makes from nbs/index.ipynb."
+    import readme
+    want = readme.render(write_images=False)
+    have = (ROOT / "README.md").read_text()
+    assert have == want, "README.md is out of date with nbs/index.ipynb: run `.venv/bin/python tools/readme.py`"
+
+
+def test_blank_detector():
+    "The blank-page measure tells a blank screenshot from a drawn one."
+    import io
+    from PIL import Image, ImageDraw
+    from browse import blank_fraction
+    def png(draw):
+        im = Image.new("RGB", (640, 400), "white")
+        if draw:
+            d = ImageDraw.Draw(im)
+            for y in range(20, 400, 18): d.text((20, y), "EAD elastic-net attack " * 4, fill="black")
+        b = io.BytesIO(); im.save(b, "PNG"); return b.getvalue()
+    assert blank_fraction(png(False)) > 0.99 and blank_fraction(png(True)) < 0.97
+
+
+def _browser_pages():
+    "The index and one experiment page (any other page while there is no experiment notebook)."
+    other = EXPERIMENTS[:1] or [p for p in NBS if p.name != "index.ipynb"][:1]
+    return [ROOT / "nbs" / "index.ipynb", *other]
+
+
+def test_pages_in_chromium(site, tmp_path):
+    "Index and an experiment page open in headless Chromium: no console error, exception or failed local load; not blank."
+    from browse import Browser, blank_fraction, find_chromium
+    if find_chromium() is None:
+        msg = "Chromium not installed: run `bash tools/setup-chromium.sh`"
+        if os.environ.get("CI"): pytest.fail(msg)
+        pytest.skip(msg)
+    out, _ = site
+    shots = Path(os.environ.get("EAD_DOCS_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with Browser(1280, 800, offline=True) as b:
+        for nb in _browser_pages():
+            page = out / _page(nb)
+            r = b.open(str(page), settle=1.0)
+            (shots / (page.stem + ".png")).write_bytes(r.png)
+            assert not r.errors, f"{page.name}: errors in the browser:\n" + "\n".join(r.errors)
+            assert not r.images_broken, f"{page.name}: images that did not load: {r.images_broken}"
+            body = r.text.strip()
+            assert len(body) > 200, f"{page.name}: page text nearly empty ({len(body)} chars)"
+            frac = blank_fraction(r.png)
+            assert frac < 0.97, f"{page.name}: screenshot is {frac:.1%} one colour: blank page?"
+            assert r.title, f"{page.name}: no <title>"
