@@ -17,9 +17,10 @@ EXPERIMENTS = sorted(p for p in NBS if p.parent.name == "experiments")
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    "The site built into a temporary folder (processed notebooks are cached in .cache/docs-proc)."
+    """The site built into a temporary folder (processed notebooks are cached in .cache/docs-proc), with the
+    local MathJax of tools/setup-chromium.sh when there is one, so that the browser test typesets the maths."""
     out = tmp_path_factory.mktemp("site")
-    manifest = bd.build(out=out, workers=2, strict=False)
+    manifest = bd.build(out=out, workers=2, strict=False, mathjax_url=bd.local_mathjax_url() or bd.MATHJAX_URL)
     return out, manifest
 
 
@@ -103,7 +104,8 @@ def _browser_pages():
 
 
 def test_pages_in_chromium(site, tmp_path):
-    "Index and an experiment page open in headless Chromium: no console error, exception or failed local load; not blank."
+    """Index and an experiment page open in headless Chromium: no console error (TeX errors included), exception or
+    failed local load, no broken image; the page has text and its screenshot is not one flat colour."""
     from browse import Browser, blank_fraction, find_chromium
     if find_chromium() is None:
         msg = "Chromium not installed: run `bash tools/setup-chromium.sh`"
@@ -124,3 +126,5 @@ def test_pages_in_chromium(site, tmp_path):
             frac = blank_fraction(r.png)
             assert frac < 0.97, f"{page.name}: screenshot is {frac:.1%} one colour: blank page?"
             assert r.title, f"{page.name}: no <title>"
+            if bd.local_mathjax_url():   # MathJax ran offline: every formula typeset (TeX errors are console errors above)
+                assert r.math in ("done", "none"), f"{page.name}: MathJax state {r.math!r}"

@@ -19,6 +19,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 # The docs are read offline here: every host name fails at once (no hanging on a CDN), while
 # file:// pages load as usual. Pass offline=False to let the browser use the network.
 OFFLINE = ["--host-resolver-rules=MAP * ~NOTFOUND"]
+# The docs pages (tools/build_docs.py) say in <html data-math> whether MathJax is still at work.
+WAIT_MATH = "document.documentElement.getAttribute('data-math') !== 'loading'"
 
 
 def find_chromium() -> str | None:
@@ -38,10 +40,11 @@ class PageReport:
     errors: list = field(default_factory=list)    # console errors, exceptions, failed local loads
     ignored: list = field(default_factory=list)   # failed loads of remote resources (MathJax CDN, fonts)
     images_broken: list = field(default_factory=list)  # <img> elements that did not decode
+    math: str | None = None  # the docs pages' MathJax state: none, done, failed (None: not a docs page)
 
     def __repr__(self):
         return (f"PageReport({self.url!r}, title={self.title!r}, {len(self.text)} chars of text, "
-                f"{len(self.png)} bytes of PNG, {len(self.errors)} errors, {len(self.ignored)} ignored)")
+                f"{len(self.png)} bytes of PNG, maths {self.math}, {len(self.errors)} errors, {len(self.ignored)} ignored)")
 
 
 class Browser:
@@ -123,8 +126,9 @@ class Browser:
             try: self._events.append(self._read_msg(deadline))
             except TimeoutError: return None
 
-    def open(self, url: str, settle: float = 1.0, full_page=False) -> PageReport:
-        "Load `url` in a fresh tab, let it settle, and report text, screenshot and errors."
+    def open(self, url: str, settle: float = 1.0, full_page=False, wait_js: str | None = WAIT_MATH,
+             wait_s: float = 20.0) -> PageReport:
+        "Load `url` in a fresh tab, let it settle (until `wait_js` is true), and report text, screenshot and errors."
         if "://" not in url: url = Path(url).resolve().as_uri()
         tid = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         s = self.call("Target.attachToTarget", {"targetId": tid, "flatten": True})["sessionId"]
@@ -138,6 +142,9 @@ class Browser:
         self._pump(settle)
         rep = PageReport(url)
         ev = lambda js: self.call("Runtime.evaluate", {"expression": js, "returnByValue": True}, s)["result"].get("value")
+        t_end = time.monotonic() + wait_s
+        while wait_js and not ev(wait_js) and time.monotonic() < t_end: self._pump(0.2)
+        rep.math = ev("document.documentElement.getAttribute('data-math')")
         rep.title = ev("document.title") or ""
         rep.text = ev("document.body ? document.body.innerText : ''") or ""
         rep.images_broken = ev("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"

@@ -24,6 +24,12 @@ from urllib.parse import quote, unquote, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 PROC_VERSION = "1"  # bump to invalidate cached processed notebooks when the processing changes
 MATHJAX_URL = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"
+LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax/MathJax.js")  # Debian's libjs-mathjax (tools/setup-chromium.sh)
+
+
+def local_mathjax_url() -> str | None:
+    "A file:// URL of a local MathJax 2 (SVG output: no web fonts to fetch), for offline checks and screenshots."
+    return LOCAL_MATHJAX.as_uri() + "?config=TeX-AMS_SVG" if LOCAL_MATHJAX.exists() else None
 COPY_EXTS = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".csv", ".json", ".txt", ".pdf", ".tsv"}
 MAX_COPY = 20 * 2**20  # bytes: larger repo files are linked on the forge instead of copied
 
@@ -101,7 +107,11 @@ def process_notebooks(nbs: Path, rels: list[Path], cache: Path, workers: int = 2
     for rel in rels:
         key = hashlib.sha256((common + str(rel)).encode() + (nbs / rel).read_bytes()).hexdigest()[:20]
         dst = cache / f"{rel.stem}-{key}.ipynb"
+        for old in cache.glob(f"{rel.stem}-*.*"):    # other versions of this notebook, unused for 10 minutes
+            if old.stem != dst.stem and not old.name.startswith("_") and time.time() - old.stat().st_mtime > 600:
+                old.unlink(missing_ok=True)
         if dst.exists(): out[rel] = dst
+        elif dst.with_suffix(".err").exists(): out[rel] = RuntimeError(dst.with_suffix(".err").read_text())  # failed before, unchanged
         else: todo[str((nbs / rel).resolve())] = (rel, dst)
     if not todo: return out
     log(f"[docs] nbdev processing {len(todo)} notebook(s) ({len(out)} cached)")
@@ -122,7 +132,9 @@ def process_notebooks(nbs: Path, rels: list[Path], cache: Path, workers: int = 2
         for src, dst in batch:
             rel = todo[src][0]
             if src in res and res[src] is None and Path(dst).exists(): out[rel] = Path(dst)
-            elif res.get(src): out[rel] = RuntimeError(res[src])
+            elif res.get(src):
+                out[rel] = RuntimeError(res[src])
+                Path(dst).with_suffix(".err").write_text(res[src])
             else:
                 tail = "\n".join(logf.read_text(errors="replace").strip().splitlines()[-8:])
                 out[rel] = RuntimeError(f"the processing worker died or timed out (exit code {pr.returncode}): {tail}")
@@ -195,10 +207,20 @@ def _split_fenced_divs(src: str):
     return out
 
 
+def _unlink_in_fences(md: str) -> str:
+    "nbdev links backticked names on every line of an output, code blocks too: there the link is only noise."
+    out, fence = [], False
+    for line in md.split("\n"):
+        if line.lstrip().startswith("```"): fence = not fence
+        elif fence: line = re.sub(r"\[(`[^`\]]+`)\]\([^)\s]*\)", r"\1", line)
+        out.append(line)
+    return "\n".join(out)
+
+
 def prepare_nb(nb: dict) -> tuple[dict, dict]:
     "Turn a processed notebook (Quarto flavoured) into plain nbformat for nbconvert: (nb, front matter)."
-    import yaml
-    fm, cells = {}, []
+    import copy, yaml
+    nb, fm, cells = copy.deepcopy(nb), {}, []
     for c in nb["cells"]:
         src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
         if c["cell_type"] == "raw":
@@ -227,10 +249,13 @@ def prepare_nb(nb: dict) -> tuple[dict, dict]:
             md["ead_fold"] = opts["code-fold"]
             md["ead_summary"] = opts.get("code-summary", "Code")
         outs = [] if opts.get("output", "").lower() == "false" else c.get("outputs", [])
-        for o in outs:
+        for o in outs:  # nbformat's multi-line strings (lists of lines) as strings
+            if isinstance(o.get("text"), list): o["text"] = "".join(o["text"])
             d = o.get("data", {})
+            for k, v in d.items():
+                if isinstance(v, list) and not k.endswith("json"): d[k] = "".join(v)
             if "text/markdown" in d:
-                t = d["text/markdown"]; t = "".join(t) if isinstance(t, list) else t
+                t = _unlink_in_fences(d["text/markdown"])
                 if "show_doc(" in src:  # `### _Attack.__call__`: the name literally (no bold), so its id is nbdev's anchor
                     t = re.sub(r"^(#{1,6}\s+)(\S+)\s*$", lambda m: m.group(1) + re.sub(r"([_*])", r"\\\1", m.group(2)), t, flags=re.M)
                 d["text/markdown"] = pandoc_inline(t)
@@ -320,6 +345,8 @@ a { color: var(--ead-accent); }
 .content :is(h1,h2,h3,h4,h5,h6):hover .anchor-link { visibility: visible; }
 .content .jp-RenderedMarkdown pre { background: #f6f8fa; border: 1px solid #e4e7eb; border-radius: 6px; padding: .6rem .8rem; overflow-x: auto; }
 .content a code { color: var(--ead-accent); }
+.content .jp-RenderedMarkdown pre, .content .jp-RenderedMarkdown pre code { white-space: pre; word-break: normal; overflow-wrap: normal; }
+.content .highlight .err { border: 0; background: none; }
 .content .jp-RenderedHTMLCommon :not(pre) > code { background: #eff1f3; padding: .05em .3em; border-radius: 4px; }
 .content .jp-OutputArea-output.jp-RenderedText pre, .content .jp-OutputArea-output > pre { background: #fbfbfc; }
 .no-mathjax .mathjax-note { display: block; }
@@ -347,23 +374,43 @@ a { color: var(--ead-accent); }
   .content { padding: 1rem; } .site-header .tagline { display: none; } }
 """
 
-_SITE_JS = r"""// Loads MathJax after the page (so a slow or unreachable CDN never delays or blanks it);
-// when it cannot load, the LaTeX source stays as written and a note in the footer says so.
-window.MathJax = {
-  tex: { inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
-         processEscapes: true, processEnvironments: true, tags: 'ams' },
-  options: { skipHtmlTags: ['script', 'noscript', 'style', 'textarea', 'pre', 'code'] },
-  startup: { typeset: true }
-};
-window.addEventListener('load', function () {
-  var url = document.documentElement.getAttribute('data-mathjax');
-  var text = document.body ? document.body.textContent : '';
-  if (!url || !/\$|\\\(|\\\[|\\begin\{/.test(text)) return;
-  var s = document.createElement('script');
-  s.src = url; s.async = true;
-  s.onerror = function () { document.documentElement.classList.add('no-mathjax'); };
-  document.head.appendChild(s);
-});
+_SITE_JS = r"""// Typesets the maths with MathJax, loaded after the page so that a slow or unreachable CDN never
+// delays or blanks it; when MathJax cannot load, the LaTeX source stays readable and the footer says so.
+// <html data-math> tells how it went: none | loading | done | failed. TeX errors go to the console.
+(function () {
+  var root = document.documentElement;
+  function mark(s) { root.setAttribute('data-math', s); if (s === 'failed') root.classList.add('no-mathjax'); }
+  function texError(msg) { console.error('TeX error: ' + msg); }
+  window.addEventListener('load', function () {
+    var url = root.getAttribute('data-mathjax');
+    var text = document.body ? document.body.textContent : '';
+    if (!url || !/\$|\\\(|\\\[|\\begin\{/.test(text)) { mark('none'); return; }
+    var inl = [['$', '$'], ['\\(', '\\)']], disp = [['$$', '$$'], ['\\[', '\\]']];
+    if (/MathJax\.js/.test(url)) {  // MathJax 2 (e.g. a local copy from Debian's libjs-mathjax)
+      window.MathJax = {
+        tex2jax: { inlineMath: inl, displayMath: disp, processEscapes: true, processEnvironments: true },
+        TeX: { equationNumbers: { autoNumber: 'AMS' }, noErrors: { disabled: true }, noUndefined: { disabled: true } },
+        messageStyle: 'none', showMathMenu: false,
+        AuthorInit: function () {
+          MathJax.Hub.Register.MessageHook('TeX Jax - parse error', function (m) { texError(m[1] + ' in ' + m[2]); });
+          MathJax.Hub.Register.StartupHook('End', function () { mark('done'); });
+        }
+      };
+    } else {                        // MathJax 3
+      window.MathJax = {
+        tex: { inlineMath: inl, displayMath: disp, processEscapes: true, processEnvironments: true, tags: 'ams',
+               formatError: function (jax, err) { texError(err.message); return jax.formatError(err); } },
+        options: { skipHtmlTags: ['script', 'noscript', 'style', 'textarea', 'pre', 'code'] },
+        startup: { pageReady: function () { return MathJax.startup.defaultPageReady().then(function () { mark('done'); }); } }
+      };
+    }
+    mark('loading');
+    var s = document.createElement('script');
+    s.src = url; s.async = true;
+    s.onerror = function () { mark('failed'); };
+    document.head.appendChild(s);
+  });
+})();
 """
 
 
@@ -526,7 +573,8 @@ def _show_doc_entries(nb: dict) -> list:
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
     res = []
     for c in nb["cells"]:
-        if c["cell_type"] != "code" or "show_doc(" not in c["source"]: continue
+        src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        if c["cell_type"] != "code" or "show_doc(" not in src: continue
         for o in c.get("outputs", []):
             md = o.get("data", {}).get("text/markdown")
             if not md: continue
@@ -570,7 +618,7 @@ def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROO
         p = procd[rel]
         errs = []
         if isinstance(p, Exception):
-            errors[str(rel)] = str(p)
+            errors[str(Path(nbs.name) / rel)] = str(p)
             log(f"[docs] WARNING nbdev processing failed for {rel}: {p}")
             errs.append(str(p).splitlines()[0][:400])
             nbx = _fallback_process(nbs / rel)
@@ -681,9 +729,13 @@ def main(argv=None):
     ap.add_argument("--nbs", default=None, help="notebooks folder (default: settings.ini's nbs_path)")
     ap.add_argument("--cache", default=str(ROOT / ".cache" / "docs-proc"), help="cache of processed notebooks")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--mathjax-url", default=MATHJAX_URL)
+    ap.add_argument("--mathjax-url", default=MATHJAX_URL, help="'local' for Debian's libjs-mathjax (pages then "
+                    "only work on this machine: for checks and screenshots)")
     ap.add_argument("--strict", action="store_true", help="fail on a processing error or a broken link/image")
     a = ap.parse_args(argv)
+    if a.mathjax_url == "local":
+        a.mathjax_url = local_mathjax_url()
+        if not a.mathjax_url: raise SystemExit(f"{LOCAL_MATHJAX} missing: apt-get install libjs-mathjax")
     build(Path(a.out), Path(a.nbs) if a.nbs else None, Path(a.cache), a.workers, a.mathjax_url, a.strict)
 
 

@@ -14,9 +14,12 @@ out=_site
 for ((i = 0; i < ${#args[@]}; i++)); do [ "${args[$i]}" = --out ] && out=${args[$((i + 1))]}; done
 .venv/bin/python tools/readme.py
 .venv/bin/python tools/build_docs.py "${args[@]+"${args[@]}"}"
-if [ "$shot" = 1 ]; then
+if [ "$shot" = 1 ]; then  # the same pages with a local MathJax (the CDN is out of reach here), screenshotted
   bash tools/setup-chromium.sh
-  .venv/bin/python tools/browse.py "$out/index.html" --out figures/docs-index.png
+  tmp=$(mktemp -d)
+  .venv/bin/python tools/build_docs.py --out "$tmp/site" --mathjax-url local >/dev/null
+  .venv/bin/python tools/browse.py "$tmp/site/index.html" --out figures/docs-index.png
+  rm -rf "$tmp"
   echo "[docs] wrote figures/docs-index.png"
 fi
 echo "[docs] open $out/index.html"
