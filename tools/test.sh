@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+bash tools/setup-chromium.sh
 source tools/env.sh
 exec .venv/bin/python -m pytest tests -p no:cacheprovider -q -rf "$@"
