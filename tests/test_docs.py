@@ -34,6 +34,7 @@ def test_notebook_has_page(site, nb):
     out, manifest = site
     rel = str(nb.relative_to(ROOT))
     assert rel not in manifest["errors"], f"nbdev's docs processing failed for {rel}:\n{manifest['errors'].get(rel)}"
+    assert rel not in manifest["warnings"], f"{rel}: {manifest['warnings'].get(rel)}"
     page = out / _page(nb)
     assert page.exists(), f"no page {page.name} for {rel}"
     text = page.read_text()
@@ -128,3 +129,50 @@ def test_pages_in_chromium(site, tmp_path):
             assert r.title, f"{page.name}: no <title>"
             if bd.local_mathjax_url():   # MathJax ran offline: every formula typeset (TeX errors are console errors above)
                 assert r.math in ("done", "none"), f"{page.name}: MathJax state {r.math!r}"
+
+
+def _nb(cells):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    for kind, src, outs in cells:
+        c = nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
+        if kind == "code": c.outputs = [nbformat.from_dict(o) for o in outs]
+        nb.cells.append(c)
+    return nbformat.writes(nb)
+
+
+def test_builder_on_a_synthetic_project(tmp_path):
+    """An experiment folder, a figure file, a saved image output, a table, a callout, hidden cells, maths and
+    links between notebooks all come out right (this runs whatever notebooks the project has today)."""
+    import base64, io
+    from PIL import Image
+    b = io.BytesIO(); Image.new("RGB", (40, 30), (200, 30, 30)).save(b, "PNG")
+    png = base64.b64encode(b.getvalue()).decode()
+    nbs = ROOT / ".cache" / f"test-nbs-{os.getpid()}"   # inside the repository, where nbdev finds settings.ini
+    try:
+        (nbs / "experiments").mkdir(parents=True)
+        (nbs / "index.ipynb").write_text(_nb([("md", "# Demo\n> The index", []), ("md", "See [the lib](00_lib.ipynb) and "
+                                                     "[the experiment](experiments/10_exp.ipynb#results).", [])]))
+        (nbs / "00_lib.ipynb").write_text(_nb([("md", "# Lib\n> A library page", []), ("md", "## Maths\n\n$$\\|x-x_0\\|_1 + \\beta_2$$", []),
+                                               ("code", "#| hide\nsecret = 1", []),
+                                               ("code", "#| echo: false\nprint('shown')", [{"output_type": "stream", "name": "stdout", "text": "only the output\n"}])]))
+        (nbs / "experiments" / "10_exp.ipynb").write_text(_nb([
+            ("md", "# Exp\n> An experiment", []), ("md", "## Results\n\n![the index](../../../figures/docs-index.png)\n\n"
+                   "::: {.callout-note}\nA *note*.\n:::\n\nBack to [the library](../00_lib.ipynb#maths).", []),
+            ("code", "plot()", [{"output_type": "display_data", "metadata": {}, "data": {"image/png": png, "text/plain": "<Figure>"}}]),
+            ("code", "df", [{"output_type": "execute_result", "metadata": {}, "execution_count": None,
+                             "data": {"text/html": ["<table><tr><th>ASR</th></tr>\n", "<tr><td>100</td></tr></table>"], "text/plain": "df"}}])]))
+        out = tmp_path / "site"
+        m = bd.build(out=out, nbs=nbs, cache=tmp_path / "cache", workers=2, log=lambda *a: None)
+        assert not m["errors"] and not m["problems"] and not m["warnings"], (m["errors"], m["problems"], m["warnings"])
+        exp = (out / "experiments" / "exp.html").read_text()
+        assert 'src="../assets/figures/docs-index.png"' in exp and (out / "assets/figures/docs-index.png").exists()
+        assert "data:image/png;base64," in exp and "<td>100</td>" in exp and "['" not in exp
+        assert 'class="callout callout-note"' in exp and 'href="../lib.html#maths"' in exp
+        assert '<div class="section">Experiments</div>' in exp
+        lib = (out / "lib.html").read_text()
+        assert "secret" not in lib and "only the output" in lib and "print(" not in lib
+        assert "\\|x-x_0\\|_1 + \\beta_2" in lib
+        assert 'href="experiments/exp.html#results"' in (out / "index.html").read_text()
+    finally:
+        shutil.rmtree(nbs, ignore_errors=True)

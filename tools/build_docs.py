@@ -594,6 +594,17 @@ def inline_md(text: str) -> str:
     return re.sub(r"^<p>|</p>$", "", markdown2html_mistune(text).strip()) if text.strip() else ""
 
 
+def title_cell_losses(nb: dict) -> list[str]:
+    "Lines of the `# Title` cell that nbdev drops with it (it keeps only title, `> description`, `- key: value`)."
+    for c in nb.get("cells", []):
+        if c.get("cell_type") == "raw": continue
+        if c.get("cell_type") != "markdown": return []
+        src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        if not re.search(r"^#\s+\S", src, re.M): continue
+        return [l for l in src.splitlines() if l.strip() and not re.match(r"^(#\s+\S|>\s+\S|-\s+\S.*:)", l)]
+    return []
+
+
 def section_of(rel: Path) -> str:
     if len(rel.parts) == 1: return "" if rel.name == "index.ipynb" else "Library"
     return re.sub(r"^\d+_", "", rel.parts[0]).replace("_", " ").capitalize()
@@ -612,9 +623,14 @@ def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROO
     if out.exists(): shutil.rmtree(out)
     (out / "_static").mkdir(parents=True)
     site = Site(out, nbs, mathjax_url)
-    errors = {}
+    errors, warnings = {}, {}
     prepared = {}
     for rel in rels:
+        lost = title_cell_losses(json.loads((nbs / rel).read_text()))
+        if lost:
+            warnings[str(Path(nbs.name) / rel)] = w = (f"the title cell also holds {len(lost)} other line(s), which nbdev drops "
+                                                       f"from the page (keep `# Title` and `> description` alone in their cell): {lost[0][:80]!r}")
+            log(f"[docs] WARNING {rel}: {w}")
         p = procd[rel]
         errs = []
         if isinstance(p, Exception):
@@ -658,7 +674,7 @@ def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROO
     (out / "_static" / "site.css").write_text("\n".join(css) + _SITE_CSS, encoding="utf-8")
     (out / "_static" / "site.js").write_text(_SITE_JS, encoding="utf-8")
     (out / ".nojekyll").write_text("")
-    manifest = {"pages": {str(Path(nbs.name) / r): site.pages[r]["href"] for r in rels}, "errors": errors,
+    manifest = {"pages": {str(Path(nbs.name) / r): site.pages[r]["href"] for r in rels}, "errors": errors, "warnings": warnings,
                 "api": "api.html", "seconds": round(time.time() - t0, 1)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     unlinked = unlink_missing_symbols(out)
@@ -669,8 +685,9 @@ def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROO
     log(f"[docs] {len(rels) + 1} pages in {out} ({time.time() - t0:.1f}s); "
         f"{len(errors)} processing error(s), {len(problems)} broken link(s)/image(s)")
     manifest["problems"] = problems
-    if strict and (errors or problems):
-        raise SystemExit(f"docs build failed: {len(errors)} processing error(s), {len(problems)} broken link(s)/image(s)")
+    if strict and (errors or problems or warnings):
+        raise SystemExit(f"docs build failed: {len(errors)} processing error(s), {len(warnings)} title cell(s) losing text, "
+                         f"{len(problems)} broken link(s)/image(s)")
     return manifest
 
 
