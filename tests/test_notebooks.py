@@ -7,7 +7,7 @@ from conftest import NBS, ROOT
 def test_notebook(nb, monkeypatch):
     from nbdev.test import test_nb
     from nbdev.config import get_config
-    skip = get_config().tst_flags.split("|") if get_config().tst_flags else []
+    skip = (get_config().tst_flags or "").split()
     force = os.environ.get("EAD_TEST_FLAGS", "").split()
     skip = [f for f in skip if f not in force]
     monkeypatch.chdir(nb.parent)
