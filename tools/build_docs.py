@@ -111,7 +111,8 @@ def process_notebooks(nbs: Path, rels: list[Path], cache: Path, workers: int = 2
             if old.stem != dst.stem and not old.name.startswith("_") and time.time() - old.stat().st_mtime > 600:
                 old.unlink(missing_ok=True)
         if dst.exists(): out[rel] = dst
-        elif dst.with_suffix(".err").exists(): out[rel] = RuntimeError(dst.with_suffix(".err").read_text())  # failed before, unchanged
+        elif dst.with_suffix(".err").exists() and time.time() - dst.with_suffix(".err").stat().st_mtime < 900:
+            out[rel] = RuntimeError(dst.with_suffix(".err").read_text())  # failed minutes ago, nothing changed since
         else: todo[str((nbs / rel).resolve())] = (rel, dst)
     if not todo: return out
     log(f"[docs] nbdev processing {len(todo)} notebook(s) ({len(out)} cached)")
@@ -399,6 +400,7 @@ _SITE_JS = r"""// Typesets the maths with MathJax, loaded after the page so that
     } else {                        // MathJax 3
       window.MathJax = {
         tex: { inlineMath: inl, displayMath: disp, processEscapes: true, processEnvironments: true, tags: 'ams',
+               packages: { '[-]': ['noerrors', 'noundefined'] },
                formatError: function (jax, err) { texError(err.message); return jax.formatError(err); } },
         options: { skipHtmlTags: ['script', 'noscript', 'style', 'textarea', 'pre', 'code'] },
         startup: { pageReady: function () { return MathJax.startup.defaultPageReady().then(function () { mark('done'); }); } }
