@@ -39,15 +39,14 @@ def run(experiment:str="all", # "cov", "rule", "comparison" or "all"
         out="results", figures="figures", # results root; figures folder
         device:str="cpu", progress:bool=True, log=print) -> list:
     "Run experiments at `scale`, resuming; return their reports."
-    from ead_repro.experiments import EXPERIMENTS, DATASETS, get_scale, run_experiment
-    from ead_repro.models import model_card
+    from ead_repro.experiments import EXPERIMENTS, DATASETS, get_scale, run_experiment, setup_run
     get_scale(scale); dev = _device(device)
     exps = list(EXPERIMENTS) if experiment == "all" else [experiment]
     sets = list(DATASETS) if dataset == "all" else [dataset]
     reports = []
     for d in sets:
-        try: model_card(d)
-        except FileNotFoundError as e:
+        try: setup_run(d, scale, dev)  # model, data and attack set (cached for the experiments)
+        except FileNotFoundError as e:  # no checkpoint or no data
             if dataset != "all": raise SystemExit(str(e))
             log(f"skipping {DATASETS[d]}: {e}"); continue
         for e in exps:
