@@ -65,8 +65,9 @@ def _same_as_committed(rep, committed:Path, log=print):
     from ead_repro.evaluate import load_tables
     if not committed.exists(): return log(f"(no committed results at {committed} to compare with)")
     tabs, meta = load_tables(committed)
-    if meta["provenance"].get("model_accuracy") != rep["provenance"].get("model_accuracy"):
-        return log(f"(committed results at {committed} are of another checkpoint; not compared)")
+    for k, what in (("model_accuracy", "checkpoint"), ("scale_settings", "scale settings"), ("data_source", "data")):
+        if meta["provenance"].get(k) != rep["provenance"].get(k):
+            return log(f"(committed results at {committed} are of other {what}; not compared)")
     a, b = rep["ours"].to_numpy(float), tabs["ours"].to_numpy(float)
     both = ~(torch.isnan(torch.tensor(a)) | torch.isnan(torch.tensor(b))).numpy()
     diff = float(abs(a[both] - b[both]).max() / max(abs(b[both]).max(), 1e-12)) if both.any() else float("nan")

@@ -367,12 +367,12 @@ def claim_ead_lowest_l1(t:pd.DataFrame, case:str="Average case") -> Claim:
     rows = ["EAD (EN rule)", "C&W (L2)", "I-FGM-L1"]
     n = {r: {"ASR": _val(t, r, case, "ASR"), "L1": _val(t, r, case, "L1")} for r in rows}
     txt = "EAD (EN rule) reaches 100% ASR with lower mean L1 than C&W and I-FGM-L1"
-    if _missing(*[v for d in n.values() for v in d.values()]): return Claim(txt, None, n, "rows missing or no success")
+    if _missing(*[d["ASR"] for d in n.values()]): return Claim(txt, None, n, "rows missing")
     e = n["EAD (EN rule)"]
-    held = e["ASR"] >= 100 and e["L1"] < n["C&W (L2)"]["L1"] and e["L1"] < n["I-FGM-L1"]["L1"]
-    detail = (f"{case}: EAD ASR {e['ASR']:.1f}%, L1 {e['L1']:.3g}; C&W ASR {n['C&W (L2)']['ASR']:.1f}%, L1 {n['C&W (L2)']['L1']:.3g}; "
-              f"I-FGM-L1 ASR {n['I-FGM-L1']['ASR']:.1f}%, L1 {n['I-FGM-L1']['L1']:.3g}")
-    return Claim(txt, held, n, detail)
+    lower = lambda r: n[r]["L1"] != n[r]["L1"] or e["L1"] < n[r]["L1"]  # a comparator without any success counts as beaten
+    held = e["ASR"] >= 100 and lower("C&W (L2)") and lower("I-FGM-L1")
+    f = lambda r: f"{r} ASR {n[r]['ASR']:.1f}%, L1 {n[r]['L1']:.3g}"
+    return Claim(txt, held, n, f"{case}: " + "; ".join(map(f, rows)))
 
 # %% ../nbs/06_experiments.ipynb #4c410c99
 def claim_l1_rule(t:pd.DataFrame, case:str="Average case") -> Claim:
