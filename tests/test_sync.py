@@ -10,9 +10,9 @@ def test_library_in_sync_with_notebooks(tmp_path):
     shutil.copytree(ROOT / "nbs", work / "nbs")
     shutil.copy(ROOT / "settings.ini", work / "settings.ini")
     exe = Path(sys.executable).parent / "nbdev_export"
-    subprocess.run([str(exe)], cwd=work, check=True, capture_output=True)
+    out = subprocess.run([str(exe)], cwd=work, check=True, capture_output=True, text=True)
     made = {p.relative_to(work / "ead_repro"): p.read_text() for p in (work / "ead_repro").rglob("*.py")}
-    assert len(made) > 2, "the notebooks export (almost) nothing"
+    assert len(made) > 2, f"the notebooks export (almost) nothing: {sorted(p.name for p in (work / 'nbs').rglob('*'))}\n{out.stdout}\n{out.stderr}"
     have = {p.relative_to(ROOT / "ead_repro"): p.read_text() for p in (ROOT / "ead_repro").rglob("*.py")}
     assert sorted(made) == sorted(have), f"modules differ: exported {sorted(made)}, committed {sorted(have)}"
     for rel, text in made.items():
