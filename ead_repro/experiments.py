@@ -19,10 +19,10 @@ from .evaluate import (CASES, METRICS, PAPER_TABLES, RecordStore, run_attack_set
                                 write_atomic, to_json)
 
 # %% auto #0
-__all__ = ['SCALES', 'EXPERIMENTS', 'DATASETS', 'FIGURE_ATTACKS', 'CLAIMS', 'SCALE_ORDER', 'Scale', 'get_scale', 'attack_spec',
-           'attack_slug', 'make_attack', 'Experiment', 'get_experiment', 'load_dataset', 'setup_run', 'records_dir',
-           'report_dir', 'store_key', 'run_rows', 'experiment_table', 'write_report', 'beta_series', 'plot_beta',
-           'plot_comparison', 'figure_path', 'figure_plan', 'draw_figures', 'Claim', 'claim_ead_lowest_l1',
+__all__ = ['SCALES', 'EXPERIMENTS', 'DATASETS', 'FIGURE_ATTACKS', 'CLAIMS', 'SCALE_ORDER', 'MODEL_TARGETS', 'Scale', 'get_scale',
+           'attack_spec', 'attack_slug', 'make_attack', 'Experiment', 'get_experiment', 'load_dataset', 'setup_run',
+           'records_dir', 'report_dir', 'store_key', 'run_rows', 'experiment_table', 'write_report', 'beta_series',
+           'plot_beta', 'plot_comparison', 'figure_path', 'figure_plan', 'draw_figures', 'Claim', 'claim_ead_lowest_l1',
            'claim_l1_rule', 'claim_cov_insensitive', 'claim_fgm_fails', 'check_claims', 'claims_frame',
            'run_experiment', 'results_root', 'find_report', 'report_table', 'describe_report']
 
@@ -494,6 +494,15 @@ def _model_words(p):
     if isinstance(e, list) or isinstance(a, list): return f"MIXED checkpoints: epochs {e}, test accuracy {a}"
     return f"{e} epochs, test accuracy {a:.2%}" if a is not None else "not run"
 
+MODEL_TARGETS = {"mnist": 0.99, "cifar": 0.75}  # the test accuracy this project's checkpoints aim at
+
+def _weak_model(p) -> str:
+    a, name = p.get("model_accuracy"), p["model_card"]["name"]
+    if isinstance(a, (int, float)) and a < MODEL_TARGETS.get(name, 0):
+        return (f" WARNING: this checkpoint's test accuracy ({a:.2%}) is far below the {MODEL_TARGETS[name]:.0%} aimed at "
+                "(the paper attacks Carlini and Wagner's trained models), so these numbers say little about the paper's.")
+    return ""
+
 def describe_report(rep:dict) -> str:
     "Where a saved report's numbers come from, in words."
     if rep is None: return "Not run yet: no results for this experiment. Run `ead_repro run EXPERIMENT --scale SCALE`."
@@ -502,4 +511,4 @@ def describe_report(rep:dict) -> str:
     return (f"Scale `{s.name}` ({s.describe().split(': ', 1)[1]}); {p['dataset']} from {p['data_source']}; "
             f"model `{p['model_card']['name']}` ({_model_words(p)}); "
             f"attacks run on {', '.join(p['devices_used'])}; report written {p['date']} (torch {p['versions']['torch']}, "
-            f"commit {p['commit']}). Status: {m['status']}.")
+            f"commit {p['commit']}). Status: {m['status']}." + _weak_model(p))
