@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from fastcore.basics import patch
+from .data import predict
 from .formulation import (margin, attack_loss, shrink, step_size, momentum, DECISION_RULES,
                                    l1_distortion, l2_distortion, linf_distortion)
 
@@ -54,10 +55,6 @@ def is_adversarial(pred:torch.Tensor, labels:torch.Tensor, targets:torch.Tensor=
     "Per-sample success of predicted labels `pred`: `== targets` if `targeted` else `!= labels`."
     return pred == targets if targeted else pred != labels
 
-@torch.no_grad()
-def _predict(model, x, batch_size=500):
-    return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
-
 # %% ../nbs/03_attack.ipynb #4e188131
 @torch.no_grad()
 def make_result(model:nn.Module, x0:torch.Tensor, x_adv:torch.Tensor, labels:torch.Tensor,
@@ -71,12 +68,12 @@ def make_result(model:nn.Module, x0:torch.Tensor, x_adv:torch.Tensor, labels:tor
     if targeted and targets is None: raise ValueError("a targeted result needs targets")
     with _eval_mode(model):
         x0 = x0.detach(); x_adv = x_adv.detach().to(x0).clone()
-        ok = is_adversarial(_predict(model, x_adv, batch_size), labels, targets, targeted)
+        ok = is_adversarial(predict(model, x_adv, batch_size), labels, targets, targeted)
         n_forward += math.ceil(len(x0) / batch_size)
         if (~ok).any():  # failures return the original image; flags stay true to re-prediction
             bad = (~ok).nonzero()[:, 0]
             x_adv[bad] = x0[bad]
-            ok[bad] = is_adversarial(_predict(model, x0[bad], batch_size), labels[bad],
+            ok[bad] = is_adversarial(predict(model, x0[bad], batch_size), labels[bad],
                                      None if targets is None else targets[bad], targeted)
             n_forward += math.ceil(len(bad) / batch_size)
     n, dev, cdt = len(x0), x0.device, torch.promote_types(x0.dtype, torch.float32)
@@ -213,17 +210,25 @@ def _search(self:_Attack, model, x0, cls, cnt):
             best_score[j], best_x[j], best_c[j], found[j] = bs[rows], bx[rows], bc[rows], a_found[rows]
             iters[j] += k + 1
         for k in range(I):
+            check = self.abort_early and k % period == 0 and k < I - 1
             x, logits = self._iterate(st, k, model, a_x0, a_cls, a_c, cnt)
             d = (x - a_x0).flatten(1)
-            l1, l2sq, m = d.abs().sum(1), d.pow(2).sum(1), margin(logits, a_cls, self.targeted)
-            ok = m < -kappa                                                 # success judged at this iterate
+            l1, l2sq = d.abs().sum(1), d.pow(2).sum(1)
             score = rule(l1, l2sq, beta)
+            if logits is None:                                              # the forward at x, only where it can matter:
+                need = None if check else (~a_found) | (score < bs)         # not yet successful, or better than the best
+                if need is None or need.all(): m = margin(self._forward(model, x, cnt), a_cls, self.targeted)
+                else:
+                    m = torch.full_like(l1, math.inf)                       # rows skipped: cannot change any outcome
+                    if need.any(): m[need] = margin(self._forward(model, x[need], cnt), a_cls[need], self.targeted).to(m)
+            else: m = margin(logits, a_cls, self.targeted)
+            ok = m < -kappa                                                 # success judged at this iterate
             better = ok & (score < bs)
             bs, bc = torch.where(better, score, bs), torch.where(better, a_c, bc)
             bx = torch.where(better.view(-1, *[1] * (x.dim() - 1)), x, bx)
             a_found |= ok
             stop = (l1 == 0) if k == 0 and self._fixed_at_x0 else None     # provably stuck at x0 (EAD)
-            if self.abort_early and k % period == 0 and k < I - 1:
+            if check:
                 obj = a_c * m.clamp(min=-kappa) + l2sq + beta * l1           # Eq. (7) at the iterate
                 stall = obj > 0.9999 * prev
                 prev = obj
@@ -241,6 +246,12 @@ def _search(self:_Attack, model, x0, cls, cnt):
         lower = torch.where(found, lower, torch.maximum(lower, const))
         const = torch.where(upper < 1e9, (lower + upper) / 2, const * 10)
     return best_x, best_c, iters
+
+@patch
+def _forward(self:_Attack, model, x, cnt):
+    "The model's logits at `x`, counted."
+    cnt.forward += 1
+    return model(x)
 
 # %% ../nbs/03_attack.ipynb #4fc57d75
 class EAD(_Attack):
@@ -269,7 +280,7 @@ class EAD(_Attack):
 # %% ../nbs/03_attack.ipynb #995af592
 @patch
 def _iterate(self:EAD, st, k, model, x0, cls, c, cnt):
-    "One FISTA iteration of Algorithm 1; returns x(k+1) and its logits."
+    "One FISTA iteration of Algorithm 1; returns x(k+1) (its logits are left to `_search`, which needs them only for some rows)."
     y = st["y"].requires_grad_()
     with torch.enable_grad():
         loss = (c * attack_loss(model(y), cls, self.kappa, self.targeted)).sum()
@@ -280,8 +291,8 @@ def _iterate(self:EAD, st, k, model, x0, cls, c, cnt):
     x = shrink(z, x0, a * self.beta if self.exact_prox else self.beta, *self.box)
     st["y"] = x + momentum(k) * (x - st["x"])
     st["x"] = x
-    cnt.forward += 2; cnt.backward += 1
-    return x, model(x)
+    cnt.forward += 1; cnt.backward += 1
+    return x, None
 
 # %% ../nbs/03_attack.ipynb #a74df28e
 class COV(_Attack):

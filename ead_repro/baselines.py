@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 import torch.nn.functional as F
+from .data import predict
 from .attack import AttackResult, make_result, is_adversarial, check_inputs, _eval_mode
 
 # %% auto #0
@@ -78,10 +79,6 @@ def loss_grad(model:nn.Module, x:torch.Tensor, cls:torch.Tensor, # the class who
         calls += 1
     return torch.cat(out), calls
 
-@torch.no_grad()
-def _predict(model, x, batch_size=500):
-    return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]), math.ceil(len(x) / batch_size)
-
 # %% ../nbs/04_baselines.ipynb #8050704c
 def _ifgm(model, x0, cls, eps, norm, targeted, n_iter, box, batch_size):
     "I-FGM for each row: n_iter FGM steps of ε/n_iter, each followed by ε-ball and box clipping."
@@ -109,7 +106,7 @@ def grid_search(model:nn.Module, x0:torch.Tensor, labels:torch.Tensor, targets:t
         rows, e = active.repeat_interleave(C), block.repeat(A)
         if iterative: xr, c = _ifgm(model, x0[rows], cls[rows], e, norm, targeted, n_iter, box, batch_size); n_fwd += c; n_bwd += c
         else: xr = (x0[rows] + _bcast(e, d) * d[rows]).clamp(*box)
-        pred, c = _predict(model, xr, batch_size); n_fwd += c
+        pred = predict(model, xr, batch_size); n_fwd += math.ceil(len(xr) / batch_size)
         ok = is_adversarial(pred, labels[rows], None if targets is None else targets[rows], targeted).view(A, C)
         hit, first = ok.any(1), ok.int().argmax(1)  # argmax of 0/1 finds the first success
         tried[active] += torch.where(hit, first + 1, C)
