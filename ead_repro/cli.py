@@ -115,6 +115,9 @@ def _parser():
     t = sub.add_parser("train", help="retrain a committed checkpoint by its recipe (resumes after a crash)")
     t.add_argument("name", choices=["mnist", "cifar"])
     t.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
+    t.add_argument("--folder", default=None, help="where to write NAME.pt, NAME.json and the resume state (default: the package's checkpoints)")
+    t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     return p
 
 def main(argv:list=None) -> int:
@@ -127,4 +130,4 @@ def main(argv:list=None) -> int:
     if args.cmd == "check": check(args.only); return 0
     if args.cmd == "train":
         from ead_repro.models import retrain
-        retrain(args.name, epochs=args.epochs); return 0
+        retrain(args.name, folder=args.folder, epochs=args.epochs, device=_device(args.device)); return 0

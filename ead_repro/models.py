@@ -45,14 +45,17 @@ def train(model:nn.Module, data:ImageSet, epochs:int=1, lr:float=0.01, momentum:
           seed:int=0, progress:bool=True, log=print,
           resume:str=None, # file for per-epoch state: a killed run continues from its last finished epoch
           on_epoch=None, # called as on_epoch(epoch, model) after each epoch
+          device=None, # where to train (default: where the model is); the data moves there batch by batch
          ) -> nn.Module:
     "Train `model` in place with SGD + Nesterov momentum on `data`; returns it in eval mode."
     from tqdm.auto import tqdm
     g = torch.Generator().manual_seed(seed); torch.manual_seed(seed)
+    dev = torch.device(device) if device else next(model.parameters()).device
+    model.to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True)
     n, start = len(data), 0
     if resume and Path(resume).exists():
-        st = torch.load(resume, weights_only=False)
+        st = torch.load(resume, weights_only=False, map_location="cpu")
         model.load_state_dict(st["model"]); opt.load_state_dict(st["opt"]); start = st["epoch"]
         g.set_state(st["rng"])  # batch order
         if "torch_rng" in st: torch.set_rng_state(st["torch_rng"])  # dropout masks
@@ -64,9 +67,10 @@ def train(model:nn.Module, data:ImageSet, epochs:int=1, lr:float=0.01, momentum:
             if augment:
                 flip = torch.rand(len(idx), generator=g) < 0.5
                 xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
+            xb = xb.to(dev, non_blocking=True)
             out = model(xb) / temperature
-            loss = (F.cross_entropy(out, data.y[idx]) if soft_labels is None
-                    else -(soft_labels[idx] * F.log_softmax(out, 1)).sum(1).mean())
+            loss = (F.cross_entropy(out, data.y[idx].to(dev)) if soft_labels is None
+                    else -(soft_labels[idx].to(dev) * F.log_softmax(out, 1)).sum(1).mean())
             opt.zero_grad(); loss.backward(); opt.step(); tot += loss.item() * len(idx)
         if log: log(f"epoch {ep + 1}/{epochs}: loss {tot / n:.4f}")
         if resume:
@@ -78,16 +82,21 @@ def train(model:nn.Module, data:ImageSet, epochs:int=1, lr:float=0.01, momentum:
     return model.eval()
 
 # %% ../nbs/01_models.ipynb #7a3af4b8
+def _device(model:nn.Module) -> torch.device:
+    return next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device("cpu")
+
 def accuracy(model:nn.Module, data:ImageSet, batch_size:int=500) -> float:
-    "Top-1 accuracy of `model` on `data` (eval mode)."
-    return (predict(model, data.x, batch_size) == data.y).float().mean().item()
+    "Top-1 accuracy of `model` on `data` (eval mode), computed where the model is."
+    dev = _device(model)
+    return (predict(model, data.x.to(dev), batch_size) == data.y.to(dev)).float().mean().item()
 
 # %% ../nbs/01_models.ipynb #550b52c2
 @torch.no_grad()
 def soft_labels(model:nn.Module, data:ImageSet, temperature:float, batch_size:int=500) -> torch.Tensor:
-    "softmax(logits / T) of `model` on every image of `data`."
+    "softmax(logits / T) of `model` on every image of `data` (on the CPU, computed where the model is)."
     model.eval()
-    return torch.cat([F.softmax(model(data.x[i:i + batch_size]) / temperature, 1) for i in range(0, len(data), batch_size)])
+    dev = _device(model)
+    return torch.cat([F.softmax(model(data.x[i:i + batch_size].to(dev)) / temperature, 1).cpu() for i in range(0, len(data), batch_size)])
 
 def distill(make_model, data:ImageSet, temperature:float, epochs:int=1, seed:int=0, **kw):
     "Defensive distillation at temperature T: returns (teacher, student); the student is deployed at T=1."
@@ -106,7 +115,7 @@ def save_model(model:nn.Module, name:str, card:dict, folder:Path=None) -> Path:
     "Write `name`.pt (state dict) and `name`.json (card) atomically into `folder`."
     folder = Path(folder or CHECKPOINTS); folder.mkdir(parents=True, exist_ok=True)
     card = {"name": name, "torch": torch.__version__, "date": datetime.date.today().isoformat(), **card}
-    for suffix, write in ((".pt", lambda f: torch.save(model.state_dict(), f)),
+    for suffix, write in ((".pt", lambda f: torch.save({k: v.cpu() for k, v in model.state_dict().items()}, f)),
                           (".json", lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))):
         tmp = folder / f".{name}{suffix}.tmp"; write(tmp); os.replace(tmp, folder / f"{name}{suffix}")
     return folder / f"{name}.pt"
@@ -126,15 +135,15 @@ def load_model(name:str, folder:Path=None, device=None) -> nn.Module:
 
 # %% ../nbs/01_models.ipynb #3161bc2b
 RECIPES = {
-    "mnist": dict(arch="mnist", data="mnist", epochs=20, seed=0, augment=False, temperature=1.0),
-    "cifar": dict(arch="cifar", data="cifar10", epochs=20, seed=0, augment=True, temperature=1.0),
+    "mnist": dict(arch="mnist", data="mnist", epochs=50, seed=0, augment=False, temperature=1.0),
+    "cifar": dict(arch="cifar", data="cifar10", epochs=50, seed=0, augment=True, temperature=1.0),
 }
 
 def _load_data(name, split):
     from ead_repro.data import load_mnist, load_cifar10, default_cifar10_source
     return load_mnist(split) if name == "mnist" else load_cifar10(split, source=default_cifar10_source())
 
-def retrain(name:str, folder:Path=None, epochs:int=None, log=print, **overrides) -> nn.Module:
+def retrain(name:str, folder:Path=None, epochs:int=None, log=print, device=None, **overrides) -> nn.Module:
     "Train checkpoint `name` by its recipe, saving model and card (and test accuracy) after every epoch."
     r = {**RECIPES[name], **overrides, **({"epochs": epochs} if epochs else {})}
     tr, te = _load_data(r["data"], "train"), _load_data(r["data"], "test")
@@ -145,10 +154,11 @@ def retrain(name:str, folder:Path=None, epochs:int=None, log=print, **overrides)
         if log: log(f"{name}: epoch {ep}: test accuracy {acc:.4f}")
         save_model(m, name, {**r, "epochs": ep, "data_source": tr.source, "test_accuracy": round(acc, 4),
                              "recipe": "SGD lr 0.01, Nesterov momentum 0.9, batch 128 (Carlini & Wagner)",
-                             "retrain": f"ead_repro train {name}", "host": platform.machine()}, folder)
+                             "retrain": f"ead_repro train {name}", "host": platform.machine(),
+                             "device": str(_device(m))}, folder)
     folder.mkdir(parents=True, exist_ok=True)
     return train(model, tr, r["epochs"], temperature=r["temperature"], augment=r["augment"], seed=r["seed"],
-                 log=log, resume=folder / f".{name}.state", on_epoch=on_epoch)
+                 log=log, resume=folder / f".{name}.state", on_epoch=on_epoch, device=device)
 
 # %% ../nbs/01_models.ipynb #2e2bb0c6
 class Normalized(nn.Module):
