@@ -198,7 +198,8 @@ def _search(self:_Attack, model, x0, cls, cnt):
     iters = torch.zeros(n, dtype=torch.long, device=dev)
     period = max(I // 10, 1)
     for step in range(self.binary_search_steps):
-        if self.binary_search_steps >= 10 and step == self.binary_search_steps - 1: const = upper.clone()
+        last = step == self.binary_search_steps - 1                         # its success flags update no c
+        if self.binary_search_steps >= 10 and last: const = upper.clone()
         found = torch.zeros(n, dtype=torch.bool, device=dev)
         idx = torch.arange(n, device=dev)                                   # active samples
         st = self._start(x0)
@@ -215,8 +216,8 @@ def _search(self:_Attack, model, x0, cls, cnt):
             d = (x - a_x0).flatten(1)
             l1, l2sq = d.abs().sum(1), d.pow(2).sum(1)
             score = rule(l1, l2sq, beta)
-            if logits is None:                                              # the forward at x, only where it can matter:
-                need = None if check else (~a_found) | (score < bs)         # not yet successful, or better than the best
+            if logits is None:          # the forward at x only where it can matter: a better score, or no success yet
+                need = None if check else (score < bs) if last else (~a_found) | (score < bs)
                 if need is None or need.all(): m = margin(self._forward(model, x, cnt), a_cls, self.targeted)
                 else:
                     m = torch.full_like(l1, math.inf)                       # rows skipped: cannot change any outcome
