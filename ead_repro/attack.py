@@ -162,6 +162,7 @@ def __call__(self:_Attack, model:nn.Module, # classifier returning logits, takin
              x:torch.Tensor, # N×C×H×W original images x0 (never modified)
              labels, # N true labels t0
              targets=None, # N target classes t (targeted attacks)
+             progress:bool=False, # a progress bar over binary-search steps (and chunks)
             ) -> AttackResult:
     "Attack `x`; return an `AttackResult` with success re-checked by the model."
     t0 = time.perf_counter()
@@ -173,13 +174,21 @@ def __call__(self:_Attack, model:nn.Module, # classifier returning logits, takin
         cls = targets if self.targeted else labels
         best, iters = torch.empty_like(x0), torch.empty(len(x0), dtype=torch.long, device=x0.device)
         const = torch.empty(len(x0), dtype=torch.promote_types(x0.dtype, torch.float32), device=x0.device)
+        bar = _bar(progress, math.ceil(len(x0) / self.batch_size) * self.binary_search_steps, f"{self.name} steps")
         for i in range(0, len(x0), self.batch_size):
             s = slice(i, i + self.batch_size)
-            best[s], const[s], iters[s] = self._search(model, x0[s], cls[s], cnt)
+            best[s], const[s], iters[s] = self._search(model, x0[s], cls[s], cnt, bar)
+        if bar is not None: bar.close()
         res = make_result(model, x0, best, labels, targets, self.targeted, const, iters, cnt.forward, cnt.backward,
                           attack=repr(self), batch_size=self.batch_size)
     res.time_s = time.perf_counter() - t0
     return res
+
+def _bar(on, total, desc):
+    "A tqdm bar, or None when `on` is false."
+    if not on: return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="step")
 
 class Counter:
     "Model passes made by an attack: forward and backward calls (a batched call counts once)."
@@ -188,7 +197,7 @@ class Counter:
 # %% ../nbs/03_attack.ipynb #04527755
 @patch
 @torch.no_grad()
-def _search(self:_Attack, model, x0, cls, cnt):
+def _search(self:_Attack, model, x0, cls, cnt, bar=None):
     "Binary search on c with the subclass's update rule, for one chunk; returns (best x, its c, iterations)."
     n, dev, dt = len(x0), x0.device, x0.dtype
     rule, beta, kappa, I = DECISION_RULES[self.decision_rule], self.beta, self.kappa, self.max_iterations
@@ -246,6 +255,7 @@ def _search(self:_Attack, model, x0, cls, cnt):
         upper = torch.where(found, torch.minimum(upper, const), upper)
         lower = torch.where(found, lower, torch.maximum(lower, const))
         const = torch.where(upper < 1e9, (lower + upper) / 2, const * 10)
+        if bar is not None: bar.update(1); bar.set_postfix_str(f"{int(best_c.isfinite().sum())}/{n} of this chunk succeeded")
     return best_x, best_c, iters
 
 @patch
