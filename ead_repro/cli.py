@@ -118,6 +118,7 @@ def _parser():
     t.add_argument("--folder", default=None, help="where to write NAME.pt, NAME.json and the resume state (default: the package's checkpoints)")
     t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    t.add_argument("--limit", type=int, default=None, help="train on the first N training images only (a quick check; the card says so)")
     return p
 
 def main(argv:list=None) -> int:
@@ -130,4 +131,4 @@ def main(argv:list=None) -> int:
     if args.cmd == "check": check(args.only); return 0
     if args.cmd == "train":
         from ead_repro.models import retrain
-        retrain(args.name, folder=args.folder, epochs=args.epochs, device=_device(args.device)); return 0
+        retrain(args.name, folder=args.folder, epochs=args.epochs, device=_device(args.device), limit=args.limit); return 0

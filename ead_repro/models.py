@@ -143,10 +143,13 @@ def _load_data(name, split):
     from ead_repro.data import load_mnist, load_cifar10, default_cifar10_source
     return load_mnist(split) if name == "mnist" else load_cifar10(split, source=default_cifar10_source())
 
-def retrain(name:str, folder:Path=None, epochs:int=None, log=print, device=None, **overrides) -> nn.Module:
+def retrain(name:str, folder:Path=None, epochs:int=None, log=print, device=None,
+            limit:int=None, # train on the first `limit` training images only (a quick check; the card says so)
+            **overrides) -> nn.Module:
     "Train checkpoint `name` by its recipe, saving model and card (and test accuracy) after every epoch."
     r = {**RECIPES[name], **overrides, **({"epochs": epochs} if epochs else {})}
     tr, te = _load_data(r["data"], "train"), _load_data(r["data"], "test")
+    if limit: tr = tr.subset(range(min(limit, len(tr)))); r["train_images"] = len(tr)
     folder = Path(folder or CHECKPOINTS)
     torch.manual_seed(r["seed"]); model = ARCHS[r["arch"]]()
     def on_epoch(ep, m):
