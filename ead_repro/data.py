@@ -259,19 +259,24 @@ def predict(model, x:torch.Tensor, batch_size:int=500) -> torch.Tensor:
 # %% ../nbs/00_data.ipynb #5d4491c7
 def select_attack_set(model, data:ImageSet, n:int=1000, # images to select (the paper: 1000, ImageNet 100)
                       seed:int=0, n_targets:int=None, # incorrect classes to keep per image (None: all)
+                      balanced:bool=False, # at most ⌈n/K⌉ images per class (n = K: one image of each class)
                      ) -> AttackSet:
     "Seeded choice of `n` images of `data` that `model` classifies correctly, with their targets."
     K = len(data.classes)
     if not 0 < n <= len(data): raise ValueError(f"n must be in 1..{len(data)}, got {n}")
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(data), generator=g)
-    chosen = []
+    chosen, cap, per = [], -(-n // K) if balanced else n, [0] * K
     for i in range(0, len(order), max(4 * n, 256)):
         idx = order[i:i + max(4 * n, 256)]
         ok = predict(model, data.x[idx]) == data.y[idx]
-        chosen.extend(idx[ok.cpu()].tolist())
+        for j in idx[ok.cpu()].tolist():
+            c = int(data.y[j])
+            if per[c] < cap: chosen.append(j); per[c] += 1
         if len(chosen) >= n: break
-    if len(chosen) < n: raise ValueError(f"only {len(chosen)} of {len(data)} images are classified correctly; asked for {n}")
+    if len(chosen) < n:
+        raise ValueError(f"only {len(chosen)} of {len(data)} images are classified correctly"
+                         f"{f' (at most {cap} per class)' if balanced else ''}; asked for {n}")
     idx = torch.tensor(chosen[:n]); y = data.y[idx]
     others = torch.stack([torch.cat([torch.arange(c), torch.arange(c + 1, K)]) for c in y.tolist()])
     if n_targets is not None:

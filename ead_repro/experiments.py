@@ -24,7 +24,7 @@ __all__ = ['SCALES', 'EXPERIMENTS', 'DATASETS', 'FIGURE_ATTACKS', 'CLAIMS', 'SCA
            'records_dir', 'report_dir', 'store_key', 'run_rows', 'experiment_table', 'write_report', 'beta_series',
            'plot_beta', 'plot_comparison', 'figure_path', 'figure_plan', 'draw_figures', 'Claim', 'claim_ead_lowest_l1',
            'claim_l1_rule', 'claim_cov_insensitive', 'claim_fgm_fails', 'check_claims', 'claims_frame',
-           'run_experiment', 'results_root', 'find_report', 'report_table', 'describe_report']
+           'run_experiment', 'results_root', 'find_report', 'find_grids', 'report_table', 'describe_report']
 
 # %% ../nbs/06_experiments.ipynb #48260f6a
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Scale:
     images_per_batch: int = 8  # images per attack call
     seed: int = 0  # attack-set selection seed
     note: str = ""  # what the scale is for
+    balanced: bool = False  # at most ⌈images/K⌉ images per class (images = K: one of each class, Figures 6-7)
     def grid(self, norm:str):
         "The `eps_grid` argument of FGM / I-FGM for `norm` at this scale."
         return (self.eps_grid or {}).get(norm)
@@ -47,7 +48,7 @@ class Scale:
         "One line: the scale's knobs in words."
         g = ", ".join(f"{n}: {self.grid(n) or 1000}" for n in TABLE4)
         t = "9 targets (best/average/worst case)" if self.all_targets else "the random target only (average case)"
-        return (f"{self.name}: {self.images} images, {t}, {self.binary_search_steps} binary-search steps × "
+        return (f"{self.name}: {self.images} images{' (one per class)' if self.balanced else ''}, {t}, {self.binary_search_steps} binary-search steps × "
                 f"{self.max_iterations} iterations from c = {self.initial_const:g}, ε grid sizes ({g})")
 
 # %% ../nbs/06_experiments.ipynb #0d741930
@@ -63,6 +64,10 @@ SCALES = {
     "cpu": Scale("cpu", images=100, all_targets=False, max_iterations=1000, binary_search_steps=9, initial_const=1e-3,
                  eps_grid=_COARSE, images_per_batch=20,
                  note="Table 2's MNIST column in about an hour on a 2-core CPU"),
+    "grid": Scale("grid", images=10, all_targets=True, balanced=True, max_iterations=1000, binary_search_steps=5,
+                  initial_const=0.1, eps_grid=_COARSE, images_per_batch=10,
+                  note="Figures 6-7 (one image of each class toward every class) and the best and worst cases of "
+                       "Tables 1 and 5-9, at the quick budget; about an hour per experiment and data set on one CPU core"),
     "paper": Scale("paper", images=1000, all_targets=True, max_iterations=1000, binary_search_steps=9, initial_const=1e-3,
                    eps_grid=None, images_per_batch=100,
                    note="the paper's setting (1000 images, 9 targets, 9 × 1000 iterations, Table 4's grids), for a GPU"),
@@ -152,12 +157,12 @@ def load_dataset(dataset:str, split:str="test"):
 
 def setup_run(dataset:str, scale, device="cpu") -> tuple:
     "(model, model card, attack set) for `dataset` at `scale`, the model on `device`."
-    s = get_scale(scale); k = (dataset, s.images, s.all_targets, s.seed, str(device))
+    s = get_scale(scale); k = (dataset, s.images, s.all_targets, s.balanced, s.seed, str(device))
     if k not in _SETUPS:
         card = model_card(dataset)
         model = load_model(dataset, device=device)
         aset = select_attack_set(model, load_dataset(dataset), n=s.images, seed=s.seed,
-                                 n_targets=None if s.all_targets else 1)
+                                 n_targets=None if s.all_targets else 1, balanced=s.balanced)
         _SETUPS[k] = (model, card, aset)
     return _SETUPS[k]
 
@@ -458,7 +463,7 @@ def run_experiment(experiment:str, # "cov", "rule" or "comparison"
     return rep
 
 # %% ../nbs/06_experiments.ipynb #6e010e61
-SCALE_ORDER = ["paper", "cpu", "quick", "smoke"]  # largest first
+SCALE_ORDER = ["paper", "cpu", "grid", "quick", "smoke"]  # largest first
 
 def results_root() -> Path:
     "`$EAD_RESULTS`, else the `results/` folder of the project holding the working directory."
@@ -479,6 +484,17 @@ def find_report(experiment:str, dataset:str, root=None, scales:list=None) -> dic
             found.append(dict(scale=s, tables=tables, meta=meta, path=f))
     done = [r for r in found if r["meta"]["status"] == "complete"]
     return (done or found or [None])[0]
+
+def find_grids(experiment:str, dataset:str, root=None, figures=None, scales:list=None) -> tuple:
+    "(scale name, paths) of the Figure 6-7 grids drawn at the largest all-targets scale that has them; (None, []) if none."
+    root = Path(root) if root is not None else results_root()
+    figures = Path(figures) if figures is not None else root.parent / "figures"
+    for s in scales or SCALE_ORDER:
+        s = get_scale(s)
+        if not s.all_targets: continue
+        paths = [p for p, row in figure_plan(experiment, s, dataset, root, figures) if row and p.exists()]
+        if paths: return s.name, paths
+    return None, []
 
 # %% ../nbs/06_experiments.ipynb #65f65edb
 def report_table(rep:dict) -> pd.DataFrame:
