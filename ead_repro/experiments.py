@@ -67,7 +67,7 @@ SCALES = {
     "grid": Scale("grid", images=10, all_targets=True, balanced=True, max_iterations=1000, binary_search_steps=5,
                   initial_const=0.1, eps_grid=_COARSE, images_per_batch=10,
                   note="Figures 6-7 (one image of each class toward every class) and the best and worst cases of "
-                       "Tables 1 and 5-9, at the quick budget; about an hour per experiment and data set on one CPU core"),
+                       "Tables 1 and 5-9, at the quick budget; tens of minutes per experiment and data set on one CPU core"),
     "paper": Scale("paper", images=1000, all_targets=True, max_iterations=1000, binary_search_steps=9, initial_const=1e-3,
                    eps_grid=None, images_per_batch=100,
                    note="the paper's setting (1000 images, 9 targets, 9 × 1000 iterations, Table 4's grids), for a GPU"),
