@@ -392,7 +392,10 @@ def adversarial_grid(aset, store:RecordStore, # the attack set and a store holdi
     import matplotlib.pyplot as plt
     rows = figure_rows(aset); K = aset.all_targets.shape[1] + 1
     adv = store.adversarial(); rec = store.records().set_index(["image", "target"])
-    fig, axes = plt.subplots(K, K, figsize=(K * cell, K * cell + (.4 if title else 0)), squeeze=False)
+    h = K * cell + .2 + (.4 if title else 0)                     # room for the column labels and the title
+    fig, axes = plt.subplots(K, K, figsize=(K * cell + .2, h), squeeze=False,
+                             gridspec_kw=dict(left=.2 / (K * cell + .2), right=.995, bottom=.005, top=1 - (h - K * cell) / h,
+                                              wspace=.04, hspace=.04))
     for ax in axes.flat: ax.set_xticks([]); ax.set_yticks([]); [s.set_visible(False) for s in ax.spines.values()]
     for pos in rows:
         r = int(aset.y[pos])
@@ -405,8 +408,7 @@ def adversarial_grid(aset, store:RecordStore, # the attack set and a store holdi
                 for s in ax.spines.values(): s.set_visible(True); s.set_color("red"); s.set_linewidth(2)
     names = classes or [str(c) for c in range(K)]
     for k in range(K): axes[0, k].set_title(names[k], fontsize=7); axes[k, 0].set_ylabel(names[k], fontsize=7)
-    if title: fig.suptitle(title, fontsize=9)
-    fig.tight_layout(pad=.2, rect=(0, 0, 1, 1 - .5 / (K * cell + .4)) if title else (0, 0, 1, 1))
+    if title: fig.suptitle(title, fontsize=9, y=1 - .08 / h)
     if path is not None:
         buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=100); write_atomic(path, buf.getvalue())
     return fig
