@@ -34,7 +34,7 @@ def _device(name:str) -> torch.device:
     return dev
 
 def run(experiment:str="all", # "cov", "rule", "comparison" or "all"
-        scale:str="smoke", # "smoke", "quick", "cpu", "paper"
+        scale:str="smoke", # a name in `experiments.SCALES` (smoke, quick, cpu, grid, paper)
         dataset:str="all", # "mnist", "cifar" or "all"
         out="results", figures="figures", # results root; figures folder
         device:str="cpu", progress:bool=True, log=print) -> list:

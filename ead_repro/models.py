@@ -38,6 +38,9 @@ def mnist_net(): return CWNet(1, 28, (32, 64), 200)
 def cifar_net(): return CWNet(3, 32, (64, 128), 256)
 
 # %% ../nbs/01_models.ipynb #e7779191
+def _device(model:nn.Module) -> torch.device:
+    return next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device("cpu")
+
 def train(model:nn.Module, data:ImageSet, epochs:int=1, lr:float=0.01, momentum:float=0.9,
           batch_size:int=128, temperature:float=1.0, # train on softmax(logits/T)
           soft_labels:torch.Tensor=None, # N×K targets replacing the hard labels (distillation)
@@ -50,7 +53,7 @@ def train(model:nn.Module, data:ImageSet, epochs:int=1, lr:float=0.01, momentum:
     "Train `model` in place with SGD + Nesterov momentum on `data`; returns it in eval mode."
     from tqdm.auto import tqdm
     g = torch.Generator().manual_seed(seed); torch.manual_seed(seed)
-    dev = torch.device(device) if device else next(model.parameters()).device
+    dev = torch.device(device) if device else _device(model)
     model.to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True)
     n, start = len(data), 0
@@ -82,9 +85,6 @@ def train(model:nn.Module, data:ImageSet, epochs:int=1, lr:float=0.01, momentum:
     return model.eval()
 
 # %% ../nbs/01_models.ipynb #7a3af4b8
-def _device(model:nn.Module) -> torch.device:
-    return next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device("cpu")
-
 def accuracy(model:nn.Module, data:ImageSet, batch_size:int=500) -> float:
     "Top-1 accuracy of `model` on `data` (eval mode), computed where the model is."
     dev = _device(model)
