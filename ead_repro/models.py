@@ -155,9 +155,10 @@ def retrain(name:str, folder:Path=None, epochs:int=None, log=print, device=None,
     def on_epoch(ep, m):
         acc = accuracy(m, te)
         if log: log(f"{name}: epoch {ep}: test accuracy {acc:.4f}")
+        cmd = f"ead_repro train {name}" + (f" --epochs {ep}" if ep != RECIPES[name]["epochs"] else "") + (f" --limit {limit}" if limit else "")
         save_model(m, name, {**r, "epochs": ep, "data_source": tr.source, "test_accuracy": round(acc, 4),
                              "recipe": "SGD lr 0.01, Nesterov momentum 0.9, batch 128 (Carlini & Wagner)",
-                             "retrain": f"ead_repro train {name}", "host": platform.machine(),
+                             "retrain": cmd, "host": platform.machine(),
                              "device": str(_device(m))}, folder)
     folder.mkdir(parents=True, exist_ok=True)
     return train(model, tr, r["epochs"], temperature=r["temperature"], augment=r["augment"], seed=r["seed"],
