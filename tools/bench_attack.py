@@ -212,10 +212,19 @@ def batch_part(out, model, s, args):
     "Does a sample's result depend on its batch? Each image attacked alone against the same images attacked together."
     print("batch dependence ...", flush=True)
     res = {}
+    for dtype in (torch.float32, torch.float64):      # float64: what is left once rounding is out of the way
+        res[str(dtype).replace("torch.", "")] = _batch_dependence(model.to(dtype), dataclasses.replace(s, x=s.x.to(dtype)), args)
+    model.float()
+    out["batch_dependence"] = {"note": "each image attacked alone vs all together, same budget; n_differ: images whose adversarial example "
+                                       "moved by more than 1e-3 in some pixel; float32 and float64 (model and images)", **res}
+
+def _batch_dependence(model, s, args):
+    res = {}
     for label, fn in [("ead_repro EAD (EN)", lambda m, ss: run_ours(m, ss, "EN", args)[0]),
                       ("torchattacks EADEN", lambda m, ss: run_torchattacks(m, ss, "EN", args)[0])]:
         try: together = fn(model, s)
         except ImportError as e: res[label] = {"error": f"not installed: {e}"}; continue
+        except RuntimeError as e: res[label] = {"error": f"fails in {s.x.dtype}: {str(e).splitlines()[0]}"}; print(label, res[label]); continue
         alone = [fn(model, dataclasses.replace(s, **{f: getattr(s, f)[i:i + 1] for f in ('index', 'x', 'y', 'target', 'all_targets')}))
                  for i in range(len(s.x))]
         x_alone = torch.cat([r.x_adv for r in alone])
@@ -225,8 +234,8 @@ def batch_part(out, model, s, args):
                       "asr_together": together.asr, "asr_alone": ok_alone.float().mean().item(),
                       "mean_l1_together": together.mean("l1"), "mean_l1_alone": l1_alone[ok_alone].mean().item(),
                       "max_abs_l1_change": float((l1_alone - together.l1).abs().max())}
-        print(label, res[label], flush=True)
-    out["batch_dependence"] = {"note": "each image attacked alone vs all together, same budget; n_differ: images whose adversarial example moved by more than 1e-3 in some pixel", **res}
+        print(label, s.x.dtype, res[label], flush=True)
+    return res
 
 if __name__ == "__main__":
     main()
