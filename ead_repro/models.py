@@ -39,7 +39,8 @@ def cifar_net(): return CWNet(3, 32, (64, 128), 256)
 
 # %% ../nbs/01_models.ipynb #e7779191
 def _device(model:nn.Module) -> torch.device:
-    return next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device("cpu")
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
 
 def train(model:nn.Module, data:ImageSet, epochs:int=1, lr:float=0.01, momentum:float=0.9,
           batch_size:int=128, temperature:float=1.0, # train on softmax(logits/T)
@@ -155,7 +156,9 @@ def retrain(name:str, folder:Path=None, epochs:int=None, log=print, device=None,
     def on_epoch(ep, m):
         acc = accuracy(m, te)
         if log: log(f"{name}: epoch {ep}: test accuracy {acc:.4f}")
-        cmd = f"ead_repro train {name}" + (f" --epochs {ep}" if ep != RECIPES[name]["epochs"] else "") + (f" --limit {limit}" if limit else "")
+        cmd = f"ead_repro train {name}"                                    # the command that remakes this card's model
+        if ep != RECIPES[name]["epochs"]: cmd += f" --epochs {ep}"
+        if limit: cmd += f" --limit {limit}"
         save_model(m, name, {**r, "epochs": ep, "data_source": tr.source, "test_accuracy": round(acc, 4),
                              "recipe": "SGD lr 0.01, Nesterov momentum 0.9, batch 128 (Carlini & Wagner)",
                              "retrain": cmd, "host": platform.machine(),
