@@ -14,14 +14,14 @@ __all__ = ['check', 'run', 'format_table', 'main_job', 'main']
 # %% ../nbs/90_cli.ipynb #0f6ce37d
 def check(only:list=None, log=print) -> dict:
     "Load each data set and committed model, print and return their test accuracy."
-    from ead_repro.data import load_imagenet_photos
-    from ead_repro.models import RECIPES, model_card, load_model, accuracy, efficientnet_lite0, _load_data
+    from ead_repro.data import load_imagenet_photos, load_dataset
+    from ead_repro.models import RECIPES, model_card, load_model, accuracy, efficientnet_lite0
     out = {}
     for name in (only or [*RECIPES, "imagenet"]):
         t0 = time.time()
         if name == "imagenet": model, data, card = efficientnet_lite0(), load_imagenet_photos(), {"epochs": "pretrained"}
         else:
-            card = model_card(name); model = load_model(name); data = _load_data(card["data"], "test")
+            card = model_card(name); model = load_model(name); data = load_dataset(card["data"], "test")
         out[name] = acc = accuracy(model, data, batch_size=20 if name == "imagenet" else 500)
         log(f"{name:9s} {data.source}: {len(data)} test images, accuracy {acc:.2%} "
             f"(checkpoint: {card['epochs']} epochs) [{time.time() - t0:.1f}s]")

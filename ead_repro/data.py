@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MNIST_CLASSES', 'CIFAR10_CLASSES', 'ImageSet', 'check_images', 'cache_dir', 'load_mnist', 'load_cifar10',
-           'default_cifar10_source', 'imagenet_class_names', 'load_imagenet_photos', 'AttackSet', 'predict',
-           'select_attack_set']
+__all__ = ['MNIST_CLASSES', 'CIFAR10_CLASSES', 'DATASETS', 'ImageSet', 'check_images', 'cache_dir', 'load_mnist', 'load_cifar10',
+           'default_cifar10_source', 'load_dataset', 'imagenet_class_names', 'load_imagenet_photos', 'AttackSet',
+           'predict', 'select_attack_set']
 
 # %% ../nbs/00_data.ipynb #a93342d0
 @dataclass
@@ -197,6 +197,19 @@ def default_cifar10_source():
         p = d / "shared" / "data" / "cifar10-jpeg.tar.gz"
         if p.exists(): return str(p)
     return None
+
+# %% ../nbs/00_data.ipynb #fafcd769
+DATASETS = {"mnist": "MNIST", "cifar": "CIFAR-10"}  # the data sets attacked: short name -> the paper's
+
+def load_dataset(name:str, # "mnist" or "cifar" ("cifar10", as checkpoint cards write it, too)
+                 split:str="test", # "train" or "test"
+                ) -> ImageSet:
+    "The `ImageSet` of data set `name`; CIFAR-10 from `default_cifar10_source()`."
+    name = {"cifar10": "cifar"}.get(name, name)
+    if name == "mnist": return load_mnist(split)
+    if name == "cifar": return load_cifar10(split, source=default_cifar10_source())
+    raise ValueError(f"unknown data set {name!r}; have {list(DATASETS)}")
+
 
 # %% ../nbs/00_data.ipynb #93c8d744
 def imagenet_class_names() -> list:

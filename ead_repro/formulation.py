@@ -8,7 +8,7 @@ import math
 import torch
 
 # %% auto #0
-__all__ = ['DECISION_RULES', 'margin', 'attack_loss', 'is_success', 'l1_distortion', 'l2_distortion', 'linf_distortion',
+__all__ = ['NORMS', 'DECISION_RULES', 'margin', 'attack_loss', 'is_success', 'l1_distortion', 'l2_distortion', 'linf_distortion',
            'elastic_net', 'objective', 'shrink', 'step_size', 'momentum', 'en_rule', 'l1_rule']
 
 # %% ../nbs/02_formulation.ipynb #d6c054c2
@@ -31,6 +31,8 @@ def is_success(logits:torch.Tensor, cls:torch.Tensor, kappa:float=0.0, targeted:
     return margin(logits, cls, targeted) < -kappa
 
 # %% ../nbs/02_formulation.ipynb #3d7cb9ef
+NORMS = {"l1": "L1", "l2": "L2", "linf": "L∞"}  # the three norms: our names -> the paper's
+
 def _flat(x, x0): return (x - x0).flatten(1)
 
 def l1_distortion(x:torch.Tensor, x0:torch.Tensor) -> torch.Tensor:
