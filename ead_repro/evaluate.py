@@ -412,3 +412,5 @@ def adversarial_grid(aset, store:RecordStore, # the attack set and a store holdi
     if path is not None:
         buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=100); write_atomic(path, buf.getvalue())
     return fig
+
+def paper_rows(name): return PAPER_TABLES[name]["rows"]  # TEMP SHIM

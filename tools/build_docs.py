@@ -7,7 +7,7 @@ show_doc cards for every exported symbol, backticked names linked), and is then 
 by nbconvert from its *saved* outputs (notebooks are never executed here; only the cells nbdev
 itself runs to draw show_doc cards are run, and their result is cached). Pages share one
 navigation: the index, the library notebooks `nbs/NN_*.ipynb` in order, one section per folder
-(`nbs/experiments/`), and an API page listing every documented symbol.
+(`nbs/sections/`, `nbs/benchmarks/`), and an API page listing every documented symbol.
 
     .venv/bin/python tools/build_docs.py              # -> _site/index.html
     .venv/bin/python tools/build_docs.py --out /tmp/site --strict
@@ -46,12 +46,18 @@ def html_name(rel: Path) -> Path:
     return _nbpath2html(Path(rel))
 
 
+FOLDER_ORDER = ["sections", "benchmarks"]  # after the library pages: the paper's sections, then the benchmarks
+FOLDER_TITLES = {"sections": "The paper, section by section"}
+
+
 def find_notebooks(nbs: Path) -> list[Path]:
     "Notebooks nbdev would render, relative to `nbs` (index first, then by folder and name)."
     from nbdev.doclinks import nbglob
     files = [Path(f).resolve().relative_to(nbs.resolve())
              for f in nbglob(nbs, skip_folder_re=r"(?:^[_.]|^www$)", skip_file_re=r"^[_.]")]
-    return sorted(files, key=lambda p: (len(p.parts) > 1, p.parts[:-1], p.name != "index.ipynb", p.name))
+    def folder_rank(p: Path) -> int:
+        return FOLDER_ORDER.index(p.parts[0]) if len(p.parts) > 1 and p.parts[0] in FOLDER_ORDER else len(FOLDER_ORDER)
+    return sorted(files, key=lambda p: (len(p.parts) > 1, folder_rank(p), p.parts[:-1], p.name != "index.ipynb", p.name))
 
 
 # ----------------------------------------------------------------------------- nbdev processing
@@ -609,7 +615,8 @@ def title_cell_losses(nb: dict) -> list[str]:
 
 def section_of(rel: Path) -> str:
     if len(rel.parts) == 1: return "" if rel.name == "index.ipynb" else "Library"
-    return re.sub(r"^\d+_", "", rel.parts[0]).replace("_", " ").capitalize()
+    folder = rel.parts[0]
+    return FOLDER_TITLES.get(folder) or re.sub(r"^\d+_", "", folder).replace("_", " ").capitalize()
 
 
 def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROOT / ".cache" / "docs-proc",
