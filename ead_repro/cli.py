@@ -16,7 +16,8 @@ def _check_one(name:str) -> tuple:
     "(model, test set, card) of a committed checkpoint, or of the ImageNet model."
     from ead_repro.data import load_imagenet_photos, load_dataset
     from ead_repro.models import model_card, load_model, efficientnet_lite0
-    if name == "imagenet": return efficientnet_lite0(), load_imagenet_photos(), {"epochs": "pretrained"}
+    if name == "imagenet":
+        return efficientnet_lite0(), load_imagenet_photos(), {"epochs": "pretrained"}
     card = model_card(name)
     return load_model(name), load_dataset(card["data"], "test"), card
 
@@ -165,7 +166,8 @@ def _main_parser(sub):
 def _run_parser(sub):
     from ead_repro.runner import SCALES
     from ead_repro.data import DATASETS
-    r = sub.add_parser("run", help="run a section of the paper at a named scale (resumes a killed run)")
+    r = sub.add_parser("run", help="run a section of the paper at a named scale "
+                                   "(resumes a killed run)")
     r.add_argument("section", choices=[*sections(), "all"], help="a section of the paper, or all")
     r.add_argument("--scale", required=True, choices=list(SCALES))
     r.add_argument("--dataset", default="all", choices=[*DATASETS, "all"])
@@ -175,23 +177,27 @@ def _run_parser(sub):
 
 # %% ../nbs/90_cli.ipynb #971ddfd3
 def _train_parser(sub):
-    t = sub.add_parser("train", help="retrain a committed checkpoint by its recipe (resumes after a crash)")
+    t = sub.add_parser("train", help="retrain a committed checkpoint by its recipe "
+                                     "(resumes after a crash)")
     t.add_argument("name", choices=["mnist", "cifar"])
-    t.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
-    t.add_argument("--folder", default=None, help="where to write NAME.pt, NAME.json and the resume "
-                                                  "state (default: the package's checkpoints)")
+    t.add_argument("--epochs", type=int, default=None,
+                   help="override the recipe's number of epochs")
+    t.add_argument("--folder", default=None, help="where to write NAME.pt, NAME.json and the "
+                   "resume state (default: the package's checkpoints)")
     t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     t.add_argument("--limit", type=int, default=None, help="train on the first N training images "
                                                            "only (a quick check; the card says so)")
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ead_repro", description="EAD (Chen et al., AAAI 2018) reproduction")
+    p = argparse.ArgumentParser(prog="ead_repro",
+                                description="EAD (Chen et al., AAAI 2018) reproduction")
     sub = p.add_subparsers(dest="cmd", required=True)
     _main_parser(sub)
     _run_parser(sub)
     c = sub.add_parser("check", help="load data and committed models; print accuracy")
-    c.add_argument("--only", nargs="*", default=None, help="data sets to check (mnist, cifar, imagenet)")
+    c.add_argument("--only", nargs="*", default=None,
+                   help="data sets to check (mnist, cifar, imagenet)")
     _train_parser(sub)
     return p
 

@@ -16,9 +16,9 @@ from .data import DATASETS, load_dataset, select_attack_set
 from .models import load_model, model_card, TARGET_ACCURACY
 from .attack import EAD, CW, COV
 from .baselines import FGM, IFGM, TABLE4
-from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_table, paper_rows,
-                                compare_table, save_tables, load_tables, figure_rows, provenance,
-                                write_atomic, to_json)
+from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_table,
+                                paper_rows, compare_table, save_tables, load_tables, figure_rows,
+                                provenance, write_atomic, to_json)
 
 # %% auto #0
 __all__ = ['SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'Scale', 'get_scale', 'attack_spec', 'attack_slug', 'make_attack',
@@ -67,9 +67,10 @@ _COARSE = {"l1": None, "l2": 200, "linf": 200}
 SCALES = {
     "smoke": Scale("smoke", images=2, all_targets=True, max_iterations=20, binary_search_steps=3,
                    initial_const=0.1, eps_grid={"l1": 5, "l2": 5, "linf": 5}, images_per_batch=2,
-                   note="every experiment on both data sets in minutes, for CI; the numbers mean nothing"),
-    "quick": Scale("quick", images=10, all_targets=False, max_iterations=1000, binary_search_steps=5,
-                   initial_const=0.1, eps_grid=_COARSE, images_per_batch=10,
+                   note="every experiment on both data sets in minutes, for CI; "
+                        "the numbers mean nothing"),
+    "quick": Scale("quick", images=10, all_targets=False, max_iterations=1000,
+                   binary_search_steps=5, initial_const=0.1, eps_grid=_COARSE, images_per_batch=10,
                    note="the README's main job: Table 2's MNIST column in a few minutes on a CPU"),
     "cpu": Scale("cpu", images=100, all_targets=False, max_iterations=1000, binary_search_steps=9,
                  initial_const=1e-3, eps_grid=_COARSE, images_per_batch=20,
@@ -79,8 +80,8 @@ SCALES = {
                   note="Figures 6-7 (one image of each class toward every class) and the best and "
                        "worst cases of Tables 1 and 5-9, at the quick budget; tens of minutes per "
                        "experiment and data set on one CPU core"),
-    "paper": Scale("paper", images=1000, all_targets=True, max_iterations=1000, binary_search_steps=9,
-                   initial_const=1e-3, eps_grid=None, images_per_batch=100,
+    "paper": Scale("paper", images=1000, all_targets=True, max_iterations=1000,
+                   binary_search_steps=9, initial_const=1e-3, eps_grid=None, images_per_batch=100,
                    note="the paper's setting (1000 images, 9 targets, 9 × 1000 iterations, "
                         "Table 4's grids), for a GPU"),
 }
@@ -209,7 +210,8 @@ def store_key(spec:dict, # an `attack_spec`
 # %% ../nbs/06_runner.ipynb #71c1d530
 def _run_provenance(s:Scale, device, aset, card, **extra) -> dict:
     return provenance(s.name, device, aset.source, s.seed, model=card["name"],
-                      model_epochs=card["epochs"], model_accuracy=card.get("test_accuracy"), **extra)
+                      model_epochs=card["epochs"], model_accuracy=card.get("test_accuracy"),
+                      **extra)
 
 def _open_store(folder:Path, key:dict, session:dict=None) -> RecordStore:
     "The store at `folder` under `key` (a new session recorded when `session` is given)."
@@ -317,8 +319,9 @@ _VERDICTS = {True: "held", False: "NOT held", None: "not measured"}
 def claims_frame(claims:list) -> pd.DataFrame:
     "Claims (objects or their dicts) as a table: section, data set, claim, verdict, numbers."
     rows = [c if isinstance(c, dict) else c.as_dict() for c in claims]
-    return pd.DataFrame([{"experiment": r["experiment"], "dataset": r["dataset"], "claim": r["claim"],
-                          "verdict": _VERDICTS[r["held"]], "numbers": r["detail"]} for r in rows])
+    return pd.DataFrame([{"experiment": r["experiment"], "dataset": r["dataset"],
+                          "claim": r["claim"], "verdict": _VERDICTS[r["held"]],
+                          "numbers": r["detail"]} for r in rows])
 
 # %% ../nbs/06_runner.ipynb #ca7141b0
 def _one_or_all(values:set):
@@ -360,7 +363,8 @@ def write_report(section:Section, scale, dataset:str, out, # results root
                 paper_table=section.tables[dataset], records=records)
     write_atomic(folder / "table.csv", compare_table(ours, paper).to_csv())
     if log: log(f"[{s.name} {dataset}] {section.name}: {status}; tables in {folder}")
-    return dict(ours=ours, paper=paper, status=status, provenance=prov, claims=claims, folder=folder)
+    return dict(ours=ours, paper=paper, status=status, provenance=prov, claims=claims,
+                folder=folder)
 
 # %% ../nbs/06_runner.ipynb #4f940067
 def beta_series(table:pd.DataFrame, # a table in the paper's layout
@@ -460,8 +464,8 @@ def run_section(section:Section, # the section to run
     computed = run_rows(section.rows, s, dataset, out, device, progress, log, after=refresh)
     rep = write_report(section, s, dataset, out, device, log)
     only_missing = not any(computed.values())
-    rep["figures"] = ([] if figures is None else
-                      draw_figures(section, s, dataset, out, figures, rep, only_missing=only_missing))
+    rep["figures"] = [] if figures is None else draw_figures(
+        section, s, dataset, out, figures, rep, only_missing=only_missing)
     rep["computed"], rep["time_s"] = computed, time.time() - t0
     return rep
 
@@ -518,7 +522,8 @@ def describe_report(rep:dict, # a `find_report` result, or None
                    ) -> str:
     "Where a saved report's numbers come from, in words."
     if rep is None:
-        return "Not run yet: no results for this section. Run `ead_repro run SECTION --scale SCALE`."
+        return ("Not run yet: no results for this section. "
+                "Run `ead_repro run SECTION --scale SCALE`.")
     p, m = rep["meta"]["provenance"], rep["meta"]
     s = Scale(**p["scale_settings"])
     return (f"Scale `{s.name}` ({s.describe().split(': ', 1)[1]}); {p['dataset']} from "

@@ -1,17 +1,19 @@
-"""The library reproduces the committed results. For MNIST and CIFAR-10 (JPEG copy), the attacks
-below are run again at the `quick` scale with the committed checkpoint, on the committed attack set in
-one batch as the committed run had it, and each gives the committed average case within the main
-job's tolerance: the same ASR, and mean L1, L2 and L∞ within 1% of the committed ones. (When the
-code changes, old and new are also compared bit for bit on one machine; this test is what stays in
-CI.) The rows cover each update rule of the attack loop: Adam on tanh (COV, which C&W is at β = 0),
-FISTA with both decision rules, FGM's ε search and I-FGM."""
+"""The library reproduces the committed results. For MNIST and CIFAR-10 (JPEG copy), the rows below
+are attacked again at the `quick` scale with the committed checkpoint, on the committed attack set in
+one batch as the committed run had it, and their average case must match the committed report's
+within the main job's tolerance (`ead_repro.cli.largest_difference` below 1% of the largest entry,
+the ASR included) with the same ASR. Bit-identity is not to be had here: the same code, torch and
+thread count on two machines of this project's kind differ by up to ~5% in one attack's mean L1
+(measured when the section layout landed), from the CPUs' floating-point paths. (When the code
+changes, old and new are compared bit for bit on one machine; this test is what stays in CI.) The
+rows cover each update rule of the attack loop: Adam on tanh (COV, which C&W is at β = 0), FISTA
+with both decision rules, FGM's ε search and I-FGM."""
 import json
 import pytest
 import torch
 from conftest import ROOT
 
-ROWS = ["COV β=1e-2", "EAD (EN rule)", "EAD (L1 rule)", "I-FGM-L1", "FGM-L1"]
-TOLERANCE = 0.01  # relative, as `ead_repro main` judges a reproduction
+ROWS = {"cov": ["COV β=1e-2"], "comparison": ["EAD (EN rule)", "EAD (L1 rule)", "I-FGM-L1", "FGM-L1"]}
 
 
 @pytest.fixture
@@ -24,21 +26,23 @@ def one_thread():
 
 @pytest.mark.parametrize("dataset", ["mnist", "cifar"])
 def test_quick_results_reproduced(dataset, one_thread):
-    from ead_repro.evaluate import RecordStore, run_attack_set, to_json, case_summary
+    from ead_repro.cli import largest_difference
+    from ead_repro.evaluate import RecordStore, run_attack_set, to_json, case_table, load_tables
     from ead_repro.runner import get_scale, setup_run, attack_spec, make_attack, records_dir, store_key
     root, quick = ROOT / "results", get_scale("quick")
     model, card, aset = setup_run(dataset, quick)
-    problems = []
-    for row in ROWS:
-        spec = attack_spec(row)
-        committed = RecordStore(records_dir(root, quick, dataset, spec))
-        key = json.loads(to_json(store_key(spec, quick, card, aset)))
-        assert committed.meta["key"] == key, f"{row}: committed records of other settings or model"
-        got = run_attack_set(make_attack(spec, quick), model, aset,
-                             images_per_batch=quick.images_per_batch, progress=False)
-        ours, want = case_summary(got.records())["average"], case_summary(committed.records())["average"]
-        if ours["ASR"] != want["ASR"]: problems.append(f"{row}: ASR {ours['ASR']}, committed {want['ASR']}")
-        for m in ("L1", "L2", "L∞"):
-            if abs(ours[m] - want[m]) > TOLERANCE * abs(want[m]):
-                problems.append(f"{row}: mean {m} {ours[m]:.6g}, committed {want[m]:.6g}")
-    assert not problems, f"{dataset}: committed results not reproduced within 1%:\n" + "\n".join(problems)
+    for section, rows in ROWS.items():
+        committed = load_tables(root / "quick" / section / dataset / "tables.json")[0]["ours"].loc[rows]
+        records = {}
+        for row in rows:
+            spec = attack_spec(row)
+            key = json.loads(to_json(store_key(spec, quick, card, aset)))
+            assert RecordStore(records_dir(root, quick, dataset, spec)).meta["key"] == key, \
+                f"{row}: the committed records are of other settings or another model"
+            records[row] = run_attack_set(make_attack(spec, quick), model, aset, progress=False,
+                                          images_per_batch=quick.images_per_batch).records()
+        ours = case_table(records).reindex(rows)["Average case"]
+        want = committed["Average case"]
+        assert (ours["ASR"] == want["ASR"]).all(), f"{dataset} {section}: ASR\n{ours}\n{want}"
+        diff = largest_difference(ours, want)
+        assert diff < 0.01, f"{dataset} {section}: largest difference {diff:.2%}\n{ours}\n{want}"

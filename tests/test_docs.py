@@ -12,7 +12,7 @@ from conftest import ROOT, NBS
 sys.path.insert(0, str(ROOT / "tools"))
 import build_docs as bd  # noqa: E402
 
-EXPERIMENTS = sorted(p for p in NBS if p.parent.name == "experiments")
+SECTIONS = sorted(p for p in NBS if p.parent.name == "sections")
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +68,22 @@ def test_checker_catches_breakage(tmp_path):
 
 
 def test_api_page_links_symbols(site):
-    "The API page lists documented symbols, each linking to an anchor that exists (checked above)."
+    "The API page lists every public function and class of every library module, each linked (checked above)."
+    import importlib, inspect
     out, _ = site
     api = (out / "api.html").read_text()
-    n = api.count("<dt>")
-    lib_pages = [p for p in NBS if p.parent == ROOT / "nbs" and p.name != "index.ipynb"]
-    if lib_pages: assert n > 0, "no symbol on the API page"
+    listed = set(re.findall(r'<dt><a href="[^"]*">([^<]+)</a></dt>', api))
+    import ead_repro
+    modules = [m.stem for m in (ROOT / "ead_repro").glob("*.py") if not m.stem.startswith("_")]
+    modules += ["sections." + m.stem for m in (ROOT / "ead_repro" / "sections").glob("*.py") if m.stem != "__init__"]
+    missing = []
+    for name in modules:
+        mod = importlib.import_module(f"ead_repro.{name}")
+        for sym in getattr(mod, "__all__", []):
+            obj = getattr(mod, sym)
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == mod.__name__ and sym not in listed:
+                missing.append(f"ead_repro.{name}.{sym}")
+    assert listed and not missing, f"not on the API page: {missing}"
 
 
 def test_readme_up_to_date():
@@ -99,13 +109,13 @@ def test_blank_detector():
 
 
 def _browser_pages():
-    "The index and one experiment page (any other page while there is no experiment notebook)."
-    other = EXPERIMENTS[:1] or [p for p in NBS if p.name != "index.ipynb"][:1]
+    "The index and one section page (any other page while there is no section notebook)."
+    other = SECTIONS[:1] or [p for p in NBS if p.name != "index.ipynb"][:1]
     return [ROOT / "nbs" / "index.ipynb", *other]
 
 
 def test_pages_in_chromium(site, tmp_path):
-    """Index and an experiment page open in headless Chromium: no console error (TeX errors included), exception or
+    """Index and a section page open in headless Chromium: no console error (TeX errors included), exception or
     failed local load, no broken image; the page has text and its screenshot is not one flat colour."""
     from browse import Browser, blank_fraction, find_chromium
     if find_chromium() is None:

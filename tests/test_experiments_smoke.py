@@ -1,11 +1,11 @@
-"""Every experiment at the `smoke` scale through the `ead_repro` command, killed once and resumed.
+"""Every section of the paper at the `smoke` scale through the `ead_repro` command, killed once and resumed.
 
 1. `ead_repro run all --scale smoke` starts in a subprocess and is killed (SIGKILL) once a few
    batches of records are on disk;
 2. the same command, run again, finishes the work: the batches written before the kill are still
    there, unchanged, and no (image, target) row is recorded twice (nothing finished was recomputed);
 3. a third run computes nothing;
-4. every experiment's tables (with provenance), CSV and figures exist, for MNIST and, where its
+4. every section's tables (with provenance), CSV and figures exist, for MNIST and, where its
    checkpoint is trained, CIFAR-10.
 """
 import json, os, signal, subprocess, sys, time
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = ["cov", "rule", "comparison"]
+EXPERIMENTS = ["cov", "rule", "comparison"]  # every section `ead_repro run all` runs (checked below)
 
 def _cmd(out):
     exe = Path(sys.executable).with_name("ead_repro")
@@ -30,6 +30,8 @@ def _datasets():
     return [d for d in ("mnist", "cifar") if (Path(CHECKPOINTS) / f"{d}.json").exists()]
 
 def test_smoke_run_killed_resumed(tmp_path):
+    from ead_repro.cli import sections
+    assert list(sections()) == EXPERIMENTS
     env = {**os.environ, "MPLBACKEND": "Agg"}
     datasets = _datasets()
     assert "mnist" in datasets, "the MNIST checkpoint is missing"

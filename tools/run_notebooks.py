@@ -4,7 +4,7 @@
 Cells flagged `#| cuda` are skipped (their outputs cleared) where no GPU is visible; `#| slow`
 cells run. Each notebook runs in its own folder, as nbdev's tests run it.
 
-    .venv/bin/python tools/run_notebooks.py nbs/01_models.ipynb nbs/experiments/03_comparison.ipynb
+    .venv/bin/python tools/run_notebooks.py nbs/01_models.ipynb nbs/sections/03_comparison.ipynb
 """
 import os, re, sys, time
 from pathlib import Path

@@ -84,7 +84,8 @@ def _plan(section, scale, dataset:str, out, figures) -> list:
     for row in FIGURE_ATTACKS:
         spec = attack_spec(row)
         if (records_dir(out, s, dataset, spec) / "meta.json").exists():
-            plan.append((figure_path(figures, s, section.name, dataset, "grid-" + attack_slug(spec)), row))
+            what = "grid-" + attack_slug(spec)
+            plan.append((figure_path(figures, s, section.name, dataset, what), row))
     return plan
 
 def _draw(section, scale, dataset:str, out, path, row, tables:dict):
