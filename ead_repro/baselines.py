@@ -4,29 +4,36 @@
 
 # %% ../nbs/04_baselines.ipynb #b415ed7b
 from __future__ import annotations
-import math, time, warnings
+import math, time
 from contextlib import contextmanager
 import torch
 from torch import nn
 import torch.nn.functional as F
 from .data import predict
-from .attack import AttackResult, make_result, is_adversarial, check_inputs, _eval_mode
+from fastcore.basics import patch
+from fastcore.meta import delegates
+from . import formulation
+from .attack import (AttackResult, make_result, is_adversarial, check_inputs, _eval_mode,
+                              warn_if_training)
 
 # %% auto #0
-__all__ = ['NORMS', 'TABLE4', 'table4_grid', 'fgm_direction', 'clip_to_ball', 'fgm_step', 'loss_grad', 'grid_search', 'FGM',
-           'IFGM']
+__all__ = ['TABLE4', 'table4_grid', 'fgm_direction', 'clip_to_ball', 'fgm_step', 'loss_grad', 'grid_search', 'FGM', 'IFGM']
 
 # %% ../nbs/04_baselines.ipynb #636d1f11
-NORMS = {"l1": "L1", "l2": "L2", "linf": "L∞"}  # the three norms and how the paper writes them
-TABLE4 = {"linf": (1e-3, 1.0, 1e-3), "l1": (1.0, 1e3, 1.0), "l2": (1e-2, 10.0, 1e-2)}  # (low, high, resolution)
+# Table 4's ε ranges per norm: (low, high, resolution)
+TABLE4 = {"linf": (1e-3, 1.0, 1e-3), "l1": (1.0, 1e3, 1.0), "l2": (1e-2, 10.0, 1e-2)}
 
 def _check_norm(norm:str) -> str:
-    if norm not in NORMS: raise ValueError(f"norm must be one of {list(NORMS)}, not {norm!r}")
+    "`norm` if it is one of `formulation.NORMS`, else a ValueError."
+    if norm not in formulation.NORMS:
+        raise ValueError(f"norm must be one of {list(formulation.NORMS)}, not {norm!r}")
     return norm
 
 def table4_grid(norm:str, # "l1", "l2" or "linf"
              n:int=None, # number of ε values; None: Table 4's 1000 (resolution r)
-             device=None, dtype=torch.float32) -> torch.Tensor:
+             device=None, # device of the grid
+             dtype=torch.float32, # dtype of the grid
+            ) -> torch.Tensor:
     "Table 4's ε grid for `norm`: `n` evenly spaced values ending at the top of the range."
     lo, hi, res = TABLE4[_check_norm(norm)]
     n = round((hi - lo) / res) + 1 if n is None else int(n)
@@ -116,48 +123,59 @@ def grid_search(model:nn.Module, x0:torch.Tensor, labels:torch.Tensor, targets:t
 
 # %% ../nbs/04_baselines.ipynb #5caf4528
 class FGM:
-    "FGM (Eqs. 1-2), or I-FGM with `iterative=True`, with the paper's per-image grid search for the smallest ε."
+    "FGM (Eqs. 1-2), or I-FGM with `iterative=True`, with the paper's grid search for the least ε."
     def __init__(self, norm:str="linf", # "l1", "l2" or "linf"
                  iterative:bool=False, # I-FGM: `n_iter` steps of ε/n_iter with ε-ball clipping
-                 eps_grid=None, # None: Table 4's grid; an int n: n values over Table 4's range; or the ε values
+                 eps_grid=None, # None: Table 4's grid; an int n: n values over its range; or the ε
                  n_iter:int=10, # I-FGM iterations (the paper: 10, the CleverHans default)
                  box:tuple=(0., 1.), # the image box of Eq. (7)
                  batch_size:int=500, # most (image, ε) rows per model call
                 ):
-        self.norm, self.iterative, self.n_iter, self.batch_size = _check_norm(norm), iterative, int(n_iter), int(batch_size)
+        self.norm, self.iterative = _check_norm(norm), iterative
+        self.n_iter, self.batch_size = int(n_iter), int(batch_size)
         self.box = (float(box[0]), float(box[1]))
-        if not self.box[0] < self.box[1]: raise ValueError(f"box must be (low, high) with low < high, got {box}")
-        if self.n_iter < 1 or self.batch_size < 1: raise ValueError("n_iter and batch_size must be positive")
-        if eps_grid is None or isinstance(eps_grid, int): self.grid = table4_grid(norm, eps_grid, dtype=torch.float64)
-        else: self.grid = torch.as_tensor(eps_grid, dtype=torch.float64).flatten().unique()  # sorted, no repeats
+        if not self.box[0] < self.box[1]:
+            raise ValueError(f"box must be (low, high) with low < high, got {box}")
+        if self.n_iter < 1 or self.batch_size < 1:
+            raise ValueError("n_iter and batch_size must be positive")
+        if eps_grid is None or isinstance(eps_grid, int):
+            self.grid = table4_grid(norm, eps_grid, dtype=torch.float64)
+        else:  # sorted, no repeats
+            self.grid = torch.as_tensor(eps_grid, dtype=torch.float64).flatten().unique()
         if not len(self.grid) or not torch.isfinite(self.grid).all() or (self.grid <= 0).any():
             raise ValueError("eps_grid: expected positive, finite ε values")
     @property
-    def name(self) -> str: return f"{'I-' if self.iterative else ''}FGM-{NORMS[self.norm]}"
+    def name(self) -> str: return f"{'I-' if self.iterative else ''}FGM-{formulation.NORMS[self.norm]}"
     def __repr__(self):
         g = self.grid
         return (f"{self.name}(ε grid {g[0].item():.4g}..{g[-1].item():.4g}, {len(g)} values"
                 f"{f', {self.n_iter} iterations' if self.iterative else ''})")
 
 # %% ../nbs/04_baselines.ipynb #72c0be2e
-def _fgm_call(self, model:nn.Module, x:torch.Tensor, labels, targets=None) -> AttackResult:
-    "Attack `x` (true `labels`) toward `targets` (None: untargeted); failures return x with success False."
-    t0 = time.time()
-    if model.training: warnings.warn("the model is in training mode; it is attacked in eval mode (its mode is restored afterwards)")
+@patch
+def __call__(self:FGM,
+             model:nn.Module, # classifier returning logits, taking images in `box`
+             x:torch.Tensor, # N×C×H×W original images
+             labels, # N true labels
+             targets=None, # N target classes; None: untargeted
+            ) -> AttackResult:
+    "Attack `x` toward `targets` (None: untargeted); failures return x with success False."
+    start = time.time()
+    warn_if_training(model)
     x0 = x.detach()
     with _eval_mode(model):
         labels, targets, _ = check_inputs(model, x0, labels, targets, targets is not None, self.box)
         r = grid_search(model, x0, labels, targets, self.grid.to(x0), self.norm, self.iterative,
                         self.n_iter, self.box, self.batch_size)
-        res = make_result(model, x0, r["x_adv"], labels, targets, const=r["eps"], iterations=r["tried"],
-                          n_forward=r["n_forward"] + 1, n_backward=r["n_backward"], attack=repr(self),
-                          batch_size=self.batch_size)
-    res.time_s = time.time() - t0
+        res = make_result(model, x0, r["x_adv"], labels, targets, const=r["eps"],
+                          iterations=r["tried"], n_forward=r["n_forward"] + 1,
+                          n_backward=r["n_backward"], attack=repr(self), batch_size=self.batch_size)
+    res.time_s = time.time() - start
     return res
 
-FGM.__call__ = _fgm_call
-
 class IFGM(FGM):
-    "I-FGM (Kurakin et al.): `n_iter` FGM steps of ε/n_iter with ε-ball clipping, and the same ε grid search."
-    def __init__(self, norm:str="linf", eps_grid=None, n_iter:int=10, box:tuple=(0., 1.), batch_size:int=500):
-        super().__init__(norm, True, eps_grid, n_iter, box, batch_size)
+    "I-FGM (Kurakin et al.): `n_iter` FGM steps of ε/n_iter with ε-ball clipping, same ε search."
+    @delegates(FGM.__init__, but=["iterative"])
+    def __init__(self, norm:str="linf", # "l1", "l2" or "linf"
+                 **kwargs):
+        super().__init__(norm=norm, iterative=True, **kwargs)
