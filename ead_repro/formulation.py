@@ -17,7 +17,7 @@ def margin(logits:torch.Tensor, # N×K logits
            cls:torch.Tensor, # N classes: the target t (targeted) or the label t0 (untargeted)
            targeted:bool=True, # Eq. (4) (targeted) or Eq. (6) (untargeted)
           ) -> torch.Tensor:
-    "Eq. (4)/(6) before clipping: max_{j≠t} Z_j − Z_t, or Z_t0 − max_{j≠t0} Z_j (untargeted)."
+    "Eq. (4)/(6) unclipped: max_{j≠t} Z_j − Z_t, or Z_t0 − max_{j≠t0} Z_j (untargeted)."
     cls = cls.view(-1, 1)
     own = logits.gather(1, cls)[:, 0]
     other = logits.scatter(1, cls, float("-inf")).amax(1)
@@ -78,7 +78,7 @@ def linf_distortion(x:torch.Tensor, # N×C×H×W images
 def l1_and_l2sq(x:torch.Tensor, # N×C×H×W images
                 x0:torch.Tensor, # N×C×H×W originals
                ) -> tuple:
-    "Per-sample $\\|x-x_0\\|_1$ and $\\|x-x_0\\|_2^2$ from one difference: what Eq. (7) and the rules take."
+    "Per-sample $\\|x-x_0\\|_1$ and $\\|x-x_0\\|_2^2$, from one difference."
     d = _flat(x, x0)
     return d.abs().sum(1), d.pow(2).sum(1)
 
@@ -106,7 +106,7 @@ def objective(loss:torch.Tensor, # N values of f (Eq. 4 or 6) at x
               c, # constant c, a number or N values
               beta:float=1e-3, # L1 weight β
              ) -> torch.Tensor:
-    "Eq. (7): c·f(x,t) + β‖x−x0‖₁ + ‖x−x0‖₂², per sample (the box is enforced by the solver)."
+    "Eq. (7): c·f(x,t) + β‖x−x0‖₁ + ‖x−x0‖₂², per sample (the solver keeps the box)."
     return objective_from_norms(loss, *l1_and_l2sq(x, x0), c, beta)
 
 # %% ../nbs/02_formulation.ipynb #a2403136
