@@ -11,9 +11,10 @@ from torch import nn
 from fastcore.basics import patch, store_attr
 from fastcore.meta import delegates
 from .data import predict
-from .formulation import (margin, attack_loss, loss_from_margin, success_from_margin,
-                                   objective_from_norms, shrink, step_size, momentum, DECISION_RULES,
-                                   l1_and_l2sq, l1_distortion, l2_distortion, linf_distortion)
+from ead_repro.formulation import (
+    margin, attack_loss, loss_from_margin, success_from_margin, objective_from_norms, shrink,
+    step_size, momentum, DECISION_RULES, l1_and_l2sq, l1_distortion, l2_distortion,
+    linf_distortion)
 
 # %% auto #0
 __all__ = ['AttackResult', 'is_adversarial', 'make_result', 'warn_if_training', 'check_inputs', 'Counter', 'EAD', 'COV', 'CW',
@@ -28,11 +29,11 @@ class AttackResult:
     l1: torch.Tensor          # N, ‖x_adv − x0‖₁
     l2: torch.Tensor          # N, ‖x_adv − x0‖₂
     linf: torch.Tensor        # N, ‖x_adv − x0‖∞
-    const: torch.Tensor       # N, the c of the binary-search step that gave the kept iterate (NaN: failed or n/a)
-    iterations: torch.Tensor  # N, optimisation iterations run for the sample (all binary-search steps)
+    const: torch.Tensor       # N, c of the step that gave the kept iterate (NaN: failed or n/a)
+    iterations: torch.Tensor  # N, optimisation iterations run, all binary-search steps together
     labels: torch.Tensor      # N, true labels
     targets: torch.Tensor     # N, target classes (targeted) or None
-    targeted: bool = True
+    targeted: bool = True     # success means `== targets` (True) or `!= labels` (False)
     n_forward: int = 0        # model forward calls (a batched call counts once)
     n_backward: int = 0       # model backward calls (a batched call counts once)
     time_s: float = 0.0       # wall time of the attack
@@ -43,20 +44,42 @@ class AttackResult:
     def asr(self) -> float:
         "Attack success rate, a fraction in [0, 1]."
         return self.success.float().mean().item() if len(self) else float("nan")
-    def mean(self, what:str="l1") -> float:
-        "Mean of distortion `what` ('l1', 'l2', 'linf') over the successful samples."
+    def mean(self,
+             what:str="l1", # the distortion: "l1", "l2" or "linf"
+            ) -> float:
+        "Mean of distortion `what` over the successful samples (NaN where none succeeded)."
         v = getattr(self, what)[self.success]
         return v.mean().item() if len(v) else float("nan")
     def __repr__(self):
         kind = "targeted" if self.targeted else "untargeted"
-        return (f"AttackResult({self.attack or 'attack'}, {kind}, N={len(self)}: ASR {100 * self.asr:.1f}%, "
-                f"mean L1 {self.mean('l1'):.4g}, L2 {self.mean('l2'):.4g}, L∞ {self.mean('linf'):.4g} over successes; "
+        return (f"AttackResult({self.attack or 'attack'}, {kind}, N={len(self)}: "
+                f"ASR {100 * self.asr:.1f}%, mean L1 {self.mean('l1'):.4g}, "
+                f"L2 {self.mean('l2'):.4g}, L∞ {self.mean('linf'):.4g} over successes; "
                 f"{self.n_forward} fwd / {self.n_backward} bwd, {self.time_s:.2f}s)")
 
 # %% ../nbs/03_attack.ipynb #704d9022
-def is_adversarial(pred:torch.Tensor, labels:torch.Tensor, targets:torch.Tensor=None, targeted:bool=True) -> torch.Tensor:
+def is_adversarial(pred:torch.Tensor, # N predicted labels
+                   labels:torch.Tensor, # N true labels
+                   targets:torch.Tensor=None, # N target classes (targeted)
+                   targeted:bool=True, # success is `pred == targets`, else `pred != labels`
+                  ) -> torch.Tensor:
     "Per-sample success of predicted labels `pred`: `== targets` if `targeted` else `!= labels`."
     return pred == targets if targeted else pred != labels
+
+def _recheck(model, x0, x_adv, labels, targets, targeted, batch_size):
+    "Success re-checked on `x_adv`, x0 put back where it fails: (images, success, model calls)."
+    with _eval_mode(model):
+        x_adv = x_adv.detach().to(x0).clone()
+        ok = is_adversarial(predict(model, x_adv, batch_size), labels, targets, targeted)
+        calls = math.ceil(len(x0) / batch_size)
+        if (~ok).any():  # failures return the original image; flags stay true to re-prediction
+            bad = (~ok).nonzero()[:, 0]
+            x_adv[bad] = x0[bad]
+            bad_targets = None if targets is None else targets[bad]
+            pred = predict(model, x0[bad], batch_size)
+            ok[bad] = is_adversarial(pred, labels[bad], bad_targets, targeted)
+            calls += math.ceil(len(bad) / batch_size)
+    return x_adv, ok, calls
 
 # %% ../nbs/03_attack.ipynb #4e188131
 @torch.no_grad()
@@ -78,17 +101,9 @@ def make_result(model:nn.Module, # the attacked classifier
     targeted = targets is not None if targeted is None else targeted
     if targeted and targets is None:
         raise ValueError("a targeted result needs targets")
-    with _eval_mode(model):
-        x0 = x0.detach()
-        x_adv = x_adv.detach().to(x0).clone()
-        ok = is_adversarial(predict(model, x_adv, batch_size), labels, targets, targeted)
-        n_forward += math.ceil(len(x0) / batch_size)
-        if (~ok).any():  # failures return the original image; flags stay true to re-prediction
-            bad = (~ok).nonzero()[:, 0]
-            x_adv[bad] = x0[bad]
-            ok[bad] = is_adversarial(predict(model, x0[bad], batch_size), labels[bad],
-                                     None if targets is None else targets[bad], targeted)
-            n_forward += math.ceil(len(bad) / batch_size)
+    x0 = x0.detach()
+    x_adv, ok, calls = _recheck(model, x0, x_adv, labels, targets, targeted, batch_size)
+    n_forward += calls
     n, dev, cdt = len(x0), x0.device, torch.promote_types(x0.dtype, torch.float32)
     const = (torch.full((n,), float("nan"), dtype=cdt, device=dev) if const is None
              else torch.as_tensor(const, dtype=cdt, device=dev).clone())
@@ -103,7 +118,7 @@ def make_result(model:nn.Module, # the attacked classifier
 
 @patch(cls_method=True)
 def from_adversarial(cls:AttackResult, *args, **kwargs) -> AttackResult:
-    "`make_result` as a constructor: `AttackResult.from_adversarial(model, x0, x_adv, labels, ...)`."
+    "`make_result` as a constructor: `AttackResult.from_adversarial(model, x0, x_adv, labels)`."
     return make_result(*args, **kwargs)
 
 # %% ../nbs/03_attack.ipynb #8127c5c3
@@ -125,33 +140,55 @@ def warn_if_training(model:nn.Module, # the model an attack was handed
                       "(its mode is restored afterwards)")
 
 # %% ../nbs/03_attack.ipynb #42f00ad5
-def _as_classes(v, x, what, K):
-    v = torch.as_tensor(v, device=x.device)
-    if v.dim() != 1 or v.dtype.is_floating_point or v.dtype == torch.bool:
-        raise ValueError(f"{what} must be a 1-D integer tensor, got shape {tuple(v.shape)}, dtype {v.dtype}")
-    if len(v) != len(x): raise ValueError(f"{what} has {len(v)} entries for {len(x)} images")
-    if (v < 0).any() or (v >= K).any(): raise ValueError(f"{what} must lie in 0..{K - 1} (the model has {K} classes)")
-    return v.long()
-
-@torch.no_grad()
-def check_inputs(model:nn.Module, x:torch.Tensor, labels, targets=None, targeted:bool=True, box=(0.0, 1.0)):
-    "Validate an attack's input; return (labels, targets, n_classes) as tensors on x's device."
-    if not isinstance(x, torch.Tensor): raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+def _check_images(x, box):
+    "Refuse images that are not a finite floating-point N×C×H×W tensor inside `box`."
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() != 4: raise ValueError(f"x must be 4-D (N×C×H×W), got shape {tuple(x.shape)}")
-    if not x.is_floating_point(): raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
     if len(x) == 0: raise ValueError("x is empty")
     if not torch.isfinite(x).all(): raise ValueError("x contains NaN or inf")
     lo, hi = box
     if not lo < hi: raise ValueError(f"box must have lo < hi, got {box}")
-    if x.min() < lo or x.max() > hi: raise ValueError(f"x has values outside the box [{lo}, {hi}]: min {x.min().item():.4g}, max {x.max().item():.4g}")
+    if x.min() < lo or x.max() > hi:
+        raise ValueError(f"x has values outside the box [{lo}, {hi}]: "
+                         f"min {x.min().item():.4g}, max {x.max().item():.4g}")
+
+def _as_classes(v, x, what, K):
+    "`v` as a long tensor of `len(x)` classes in 0..K−1, else a ValueError naming `what`."
+    v = torch.as_tensor(v, device=x.device)
+    if v.dim() != 1 or v.dtype.is_floating_point or v.dtype == torch.bool:
+        raise ValueError(f"{what} must be a 1-D integer tensor, "
+                         f"got shape {tuple(v.shape)}, dtype {v.dtype}")
+    if len(v) != len(x): raise ValueError(f"{what} has {len(v)} entries for {len(x)} images")
+    if (v < 0).any() or (v >= K).any():
+        raise ValueError(f"{what} must lie in 0..{K - 1} (the model has {K} classes)")
+    return v.long()
+
+# %% ../nbs/03_attack.ipynb #c4ec0001
+@torch.no_grad()
+def check_inputs(model:nn.Module, # the classifier to attack
+                 x:torch.Tensor, # N×C×H×W images
+                 labels, # N true labels
+                 targets=None, # N target classes (targeted)
+                 targeted:bool=True, # targets are required (True) or refused (False)
+                 box=(0.0, 1.0), # the valid image range [lo, hi]
+                ):
+    "Validate an attack's input; return (labels, targets, n_classes) as tensors on x's device."
+    _check_images(x, box)
     out = model(x[:1])
-    if out.dim() != 2 or len(out) != 1: raise ValueError(f"the model must return N×K logits, got shape {tuple(out.shape)}")
+    if out.dim() != 2 or len(out) != 1:
+        raise ValueError(f"the model must return N×K logits, got shape {tuple(out.shape)}")
     K = out.shape[1]
     labels = _as_classes(labels, x, "labels", K)
     if targeted:
-        if targets is None: raise ValueError("a targeted attack needs targets (or pass targeted=False)")
+        if targets is None:
+            raise ValueError("a targeted attack needs targets (or pass targeted=False)")
         targets = _as_classes(targets, x, "targets", K)
-        if (targets == labels).any(): raise ValueError(f"targets equal the label for {(targets == labels).sum().item()} samples")
+        if (targets == labels).any():
+            n_equal = (targets == labels).sum().item()
+            raise ValueError(f"targets equal the label for {n_equal} samples")
     elif targets is not None: raise ValueError("targets given to an untargeted attack")
     return labels, targets, K
 
@@ -177,8 +214,8 @@ class _Attack:
                         batch_size, initial_const, learning_rate)
         beta, kappa, initial_const, learning_rate = map(float, (beta, kappa, initial_const,
                                                                 learning_rate))
-        max_iterations, binary_search_steps, batch_size = map(int, (max_iterations,
-                                                                    binary_search_steps, batch_size))
+        max_iterations, binary_search_steps, batch_size = map(
+            int, (max_iterations, binary_search_steps, batch_size))
         box = (float(box[0]), float(box[1]))
         store_attr()
     def _settings(self):
@@ -229,6 +266,7 @@ def __call__(self:_Attack,
     res.time_s = time.perf_counter() - start
     return res
 
+# %% ../nbs/03_attack.ipynb #c4ec0002
 def _bar(on, total, desc):
     "A tqdm bar, or None when `on` is false."
     if not on: return None
@@ -447,7 +485,8 @@ def _iterate(self:COV, st, k, model, x0, cls, c, cnt):
         grad, = torch.autograd.grad(loss, x)
     x = x.detach()
     d = x - x0
-    g = (grad + 2 * d + self.beta * d.sign()) * ((hi - lo) / 2) * (1 - t * t)   # chain rule through tanh
+    # ∇ in x, with β·sign(δ) for the L1 term, chained through x = lo + (hi−lo)/2·(tanh w + 1)
+    g = (grad + 2 * d + self.beta * d.sign()) * ((hi - lo) / 2) * (1 - t * t)
     b1, b2, n = 0.9, 0.999, k + 1
     st["m"] = b1 * st["m"] + (1 - b1) * g
     st["v"] = b2 * st["v"] + (1 - b2) * g * g
@@ -466,9 +505,13 @@ class CW(COV):
         return f"kappa={self.kappa:g}, I={self.max_iterations}, steps={self.binary_search_steps}"
 
 # %% ../nbs/03_attack.ipynb #ae9fd6b5
-def every_target(x:torch.Tensor, labels:torch.Tensor, n_classes:int):
+def every_target(x:torch.Tensor, # N×C×H×W images
+                 labels:torch.Tensor, # N true labels
+                 n_classes:int, # K, the classes of the model
+                ):
     "Rows (x, labels, targets) attacking each image towards each of its K−1 incorrect classes."
     labels = torch.as_tensor(labels, device=x.device)
     k = torch.arange(n_classes, device=x.device)
     targets = torch.stack([k[k != l] for l in labels])
-    return x.repeat_interleave(n_classes - 1, 0), labels.repeat_interleave(n_classes - 1), targets.flatten()
+    n = n_classes - 1
+    return x.repeat_interleave(n, 0), labels.repeat_interleave(n), targets.flatten()
