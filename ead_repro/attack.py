@@ -4,17 +4,21 @@
 
 # %% ../nbs/03_attack.ipynb #b251498b
 from __future__ import annotations
-import math, time, warnings
+import dataclasses, math, time, warnings
 from dataclasses import dataclass
 import torch
 from torch import nn
-from fastcore.basics import patch
+from fastcore.basics import patch, store_attr
+from fastcore.meta import delegates
 from .data import predict
-from .formulation import (margin, attack_loss, shrink, step_size, momentum, DECISION_RULES,
-                                   l1_distortion, l2_distortion, linf_distortion)
+from ead_repro.formulation import (
+    margin, attack_loss, loss_from_margin, success_from_margin, objective_from_norms, shrink,
+    step_size, momentum, DECISION_RULES, l1_and_l2sq, l1_distortion, l2_distortion,
+    linf_distortion)
 
 # %% auto #0
-__all__ = ['AttackResult', 'is_adversarial', 'make_result', 'check_inputs', 'Counter', 'EAD', 'COV', 'CW', 'every_target']
+__all__ = ['AttackResult', 'is_adversarial', 'make_result', 'warn_if_training', 'check_inputs', 'Counter', 'EAD', 'COV', 'CW',
+           'every_target']
 
 # %% ../nbs/03_attack.ipynb #91862617
 @dataclass(repr=False)
@@ -25,11 +29,11 @@ class AttackResult:
     l1: torch.Tensor          # N, ‖x_adv − x0‖₁
     l2: torch.Tensor          # N, ‖x_adv − x0‖₂
     linf: torch.Tensor        # N, ‖x_adv − x0‖∞
-    const: torch.Tensor       # N, the c of the binary-search step that gave the kept iterate (NaN: failed or n/a)
-    iterations: torch.Tensor  # N, optimisation iterations run for the sample (all binary-search steps)
+    const: torch.Tensor       # N, c of the step that gave the kept iterate (NaN: failed or n/a)
+    iterations: torch.Tensor  # N, optimisation iterations run, all binary-search steps together
     labels: torch.Tensor      # N, true labels
     targets: torch.Tensor     # N, target classes (targeted) or None
-    targeted: bool = True
+    targeted: bool = True     # success means `== targets` (True) or `!= labels` (False)
     n_forward: int = 0        # model forward calls (a batched call counts once)
     n_backward: int = 0       # model backward calls (a batched call counts once)
     time_s: float = 0.0       # wall time of the attack
@@ -40,52 +44,82 @@ class AttackResult:
     def asr(self) -> float:
         "Attack success rate, a fraction in [0, 1]."
         return self.success.float().mean().item() if len(self) else float("nan")
-    def mean(self, what:str="l1") -> float:
-        "Mean of distortion `what` ('l1', 'l2', 'linf') over the successful samples."
+    def mean(self,
+             what:str="l1", # the distortion: "l1", "l2" or "linf"
+            ) -> float:
+        "Mean of distortion `what` over the successful samples (NaN where none succeeded)."
         v = getattr(self, what)[self.success]
         return v.mean().item() if len(v) else float("nan")
     def __repr__(self):
         kind = "targeted" if self.targeted else "untargeted"
-        return (f"AttackResult({self.attack or 'attack'}, {kind}, N={len(self)}: ASR {100 * self.asr:.1f}%, "
-                f"mean L1 {self.mean('l1'):.4g}, L2 {self.mean('l2'):.4g}, L∞ {self.mean('linf'):.4g} over successes; "
+        return (f"AttackResult({self.attack or 'attack'}, {kind}, N={len(self)}: "
+                f"ASR {100 * self.asr:.1f}%, mean L1 {self.mean('l1'):.4g}, "
+                f"L2 {self.mean('l2'):.4g}, L∞ {self.mean('linf'):.4g} over successes; "
                 f"{self.n_forward} fwd / {self.n_backward} bwd, {self.time_s:.2f}s)")
 
 # %% ../nbs/03_attack.ipynb #704d9022
-def is_adversarial(pred:torch.Tensor, labels:torch.Tensor, targets:torch.Tensor=None, targeted:bool=True) -> torch.Tensor:
+def is_adversarial(pred:torch.Tensor, # N predicted labels
+                   labels:torch.Tensor, # N true labels
+                   targets:torch.Tensor=None, # N target classes (targeted)
+                   targeted:bool=True, # success is `pred == targets`, else `pred != labels`
+                  ) -> torch.Tensor:
     "Per-sample success of predicted labels `pred`: `== targets` if `targeted` else `!= labels`."
     return pred == targets if targeted else pred != labels
 
-# %% ../nbs/03_attack.ipynb #4e188131
-@torch.no_grad()
-def make_result(model:nn.Module, x0:torch.Tensor, x_adv:torch.Tensor, labels:torch.Tensor,
-                targets:torch.Tensor=None, # target classes; None means untargeted
-                targeted:bool=None, # defaults to `targets is not None`
-                const=None, # N constants c (NaN where not applicable)
-                iterations=None, n_forward:int=0, n_backward:int=0, time_s:float=0.0,
-                attack:str="", batch_size:int=500) -> AttackResult:
-    "Build an `AttackResult`: re-check success on `x_adv`, put x0 back where it failed, compute distortions."
-    targeted = targets is not None if targeted is None else targeted
-    if targeted and targets is None: raise ValueError("a targeted result needs targets")
+def _recheck(model, x0, x_adv, labels, targets, targeted, batch_size):
+    "Success re-checked on `x_adv`, x0 put back where it fails: (images, success, model calls)."
     with _eval_mode(model):
-        x0 = x0.detach(); x_adv = x_adv.detach().to(x0).clone()
+        x_adv = x_adv.detach().to(x0).clone()
         ok = is_adversarial(predict(model, x_adv, batch_size), labels, targets, targeted)
-        n_forward += math.ceil(len(x0) / batch_size)
+        calls = math.ceil(len(x0) / batch_size)
         if (~ok).any():  # failures return the original image; flags stay true to re-prediction
             bad = (~ok).nonzero()[:, 0]
             x_adv[bad] = x0[bad]
-            ok[bad] = is_adversarial(predict(model, x0[bad], batch_size), labels[bad],
-                                     None if targets is None else targets[bad], targeted)
-            n_forward += math.ceil(len(bad) / batch_size)
+            bad_targets = None if targets is None else targets[bad]
+            pred = predict(model, x0[bad], batch_size)
+            ok[bad] = is_adversarial(pred, labels[bad], bad_targets, targeted)
+            calls += math.ceil(len(bad) / batch_size)
+    return x_adv, ok, calls
+
+# %% ../nbs/03_attack.ipynb #4e188131
+@torch.no_grad()
+def make_result(model:nn.Module, # the attacked classifier
+                x0:torch.Tensor, # N×C×H×W original images
+                x_adv:torch.Tensor, # N×C×H×W candidate adversarial images
+                labels:torch.Tensor, # N true labels
+                targets:torch.Tensor=None, # target classes; None means untargeted
+                targeted:bool=None, # defaults to `targets is not None`
+                const=None, # N constants c (NaN where not applicable)
+                iterations=None, # N iterations run (zeros when None)
+                n_forward:int=0, # the attack's model forward calls so far
+                n_backward:int=0, # the attack's model backward calls
+                time_s:float=0.0, # the attack's wall time
+                attack:str="", # name and settings of the attack
+                batch_size:int=500, # images per model call of the re-check
+               ) -> AttackResult:
+    "An `AttackResult`: success re-checked on `x_adv`, x0 put back where it failed, distortions."
+    targeted = targets is not None if targeted is None else targeted
+    if targeted and targets is None:
+        raise ValueError("a targeted result needs targets")
+    x0 = x0.detach()
+    x_adv, ok, calls = _recheck(model, x0, x_adv, labels, targets, targeted, batch_size)
+    n_forward += calls
     n, dev, cdt = len(x0), x0.device, torch.promote_types(x0.dtype, torch.float32)
     const = (torch.full((n,), float("nan"), dtype=cdt, device=dev) if const is None
              else torch.as_tensor(const, dtype=cdt, device=dev).clone())
     const[~ok] = float("nan")
     iterations = (torch.zeros(n, dtype=torch.long, device=dev) if iterations is None
                   else torch.as_tensor(iterations, device=dev))
-    return AttackResult(x_adv, ok, l1_distortion(x_adv, x0), l2_distortion(x_adv, x0), linf_distortion(x_adv, x0),
-                        const, iterations, labels, targets, targeted, n_forward, n_backward, time_s, attack)
+    return AttackResult(x_adv=x_adv, success=ok, l1=l1_distortion(x_adv, x0),
+                        l2=l2_distortion(x_adv, x0), linf=linf_distortion(x_adv, x0),
+                        const=const, iterations=iterations, labels=labels, targets=targets,
+                        targeted=targeted, n_forward=n_forward, n_backward=n_backward,
+                        time_s=time_s, attack=attack)
 
-AttackResult.from_adversarial = staticmethod(make_result)
+@patch(cls_method=True)
+def from_adversarial(cls:AttackResult, *args, **kwargs) -> AttackResult:
+    "`make_result` as a constructor: `AttackResult.from_adversarial(model, x0, x_adv, labels)`."
+    return make_result(*args, **kwargs)
 
 # %% ../nbs/03_attack.ipynb #8127c5c3
 class _eval_mode:
@@ -93,97 +127,146 @@ class _eval_mode:
     def __init__(self, model): self.model = model
     def __enter__(self):
         self.modes = [(m, m.training) for m in self.model.modules()]
-        self.model.eval(); return self.model
+        self.model.eval()
+        return self.model
     def __exit__(self, *exc):
         for m, mode in self.modes: m.training = mode
 
-# %% ../nbs/03_attack.ipynb #42f00ad5
-def _as_classes(v, x, what, K):
-    v = torch.as_tensor(v, device=x.device)
-    if v.dim() != 1 or v.dtype.is_floating_point or v.dtype == torch.bool:
-        raise ValueError(f"{what} must be a 1-D integer tensor, got shape {tuple(v.shape)}, dtype {v.dtype}")
-    if len(v) != len(x): raise ValueError(f"{what} has {len(v)} entries for {len(x)} images")
-    if (v < 0).any() or (v >= K).any(): raise ValueError(f"{what} must lie in 0..{K - 1} (the model has {K} classes)")
-    return v.long()
+def warn_if_training(model:nn.Module, # the model an attack was handed
+                    ):
+    "Warn that a model in training mode is attacked in eval mode (every attack here does that)."
+    if model.training:
+        warnings.warn("the model is in training mode; attacking it in eval mode "
+                      "(its mode is restored afterwards)")
 
-@torch.no_grad()
-def check_inputs(model:nn.Module, x:torch.Tensor, labels, targets=None, targeted:bool=True, box=(0.0, 1.0)):
-    "Validate an attack's input; return (labels, targets, n_classes) as tensors on x's device."
-    if not isinstance(x, torch.Tensor): raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+# %% ../nbs/03_attack.ipynb #42f00ad5
+def _check_images(x, box):
+    "Refuse images that are not a finite floating-point N×C×H×W tensor inside `box`."
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() != 4: raise ValueError(f"x must be 4-D (N×C×H×W), got shape {tuple(x.shape)}")
-    if not x.is_floating_point(): raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
     if len(x) == 0: raise ValueError("x is empty")
     if not torch.isfinite(x).all(): raise ValueError("x contains NaN or inf")
     lo, hi = box
     if not lo < hi: raise ValueError(f"box must have lo < hi, got {box}")
-    if x.min() < lo or x.max() > hi: raise ValueError(f"x has values outside the box [{lo}, {hi}]: min {x.min().item():.4g}, max {x.max().item():.4g}")
+    if x.min() < lo or x.max() > hi:
+        raise ValueError(f"x has values outside the box [{lo}, {hi}]: "
+                         f"min {x.min().item():.4g}, max {x.max().item():.4g}")
+
+def _as_classes(v, x, what, K):
+    "`v` as a long tensor of `len(x)` classes in 0..K−1, else a ValueError naming `what`."
+    v = torch.as_tensor(v, device=x.device)
+    if v.dim() != 1 or v.dtype.is_floating_point or v.dtype == torch.bool:
+        raise ValueError(f"{what} must be a 1-D integer tensor, "
+                         f"got shape {tuple(v.shape)}, dtype {v.dtype}")
+    if len(v) != len(x): raise ValueError(f"{what} has {len(v)} entries for {len(x)} images")
+    if (v < 0).any() or (v >= K).any():
+        raise ValueError(f"{what} must lie in 0..{K - 1} (the model has {K} classes)")
+    return v.long()
+
+# %% ../nbs/03_attack.ipynb #c4ec0001
+@torch.no_grad()
+def check_inputs(model:nn.Module, # the classifier to attack
+                 x:torch.Tensor, # N×C×H×W images
+                 labels, # N true labels
+                 targets=None, # N target classes (targeted)
+                 targeted:bool=True, # targets are required (True) or refused (False)
+                 box=(0.0, 1.0), # the valid image range [lo, hi]
+                ):
+    "Validate an attack's input; return (labels, targets, n_classes) as tensors on x's device."
+    _check_images(x, box)
     out = model(x[:1])
-    if out.dim() != 2 or len(out) != 1: raise ValueError(f"the model must return N×K logits, got shape {tuple(out.shape)}")
+    if out.dim() != 2 or len(out) != 1:
+        raise ValueError(f"the model must return N×K logits, got shape {tuple(out.shape)}")
     K = out.shape[1]
     labels = _as_classes(labels, x, "labels", K)
     if targeted:
-        if targets is None: raise ValueError("a targeted attack needs targets (or pass targeted=False)")
+        if targets is None:
+            raise ValueError("a targeted attack needs targets (or pass targeted=False)")
         targets = _as_classes(targets, x, "targets", K)
-        if (targets == labels).any(): raise ValueError(f"targets equal the label for {(targets == labels).sum().item()} samples")
+        if (targets == labels).any():
+            n_equal = (targets == labels).sum().item()
+            raise ValueError(f"targets equal the label for {n_equal} samples")
     elif targets is not None: raise ValueError("targets given to an untargeted attack")
     return labels, targets, K
 
 # %% ../nbs/03_attack.ipynb #5d89c333
 class _Attack:
-    "Shared machinery of EAD, C&W and COV: checks, chunking, binary search on c, decision rule, early abort."
+    "Shared machinery of EAD, C&W and COV: checks, chunking, binary search on c, rule, early abort."
     name = "attack"
     _fixed_at_x0 = False  # True where x(1) = x0 proves every later iterate of the step is x0
-    def __init__(self, beta:float=1e-3, # L1 weight β in Eq. (7)
+    def __init__(self,
+                 beta:float=1e-3, # L1 weight β in Eq. (7) (EAD: also the threshold of Eq. (9))
                  kappa:float=0.0, # confidence κ of Eq. (4)/(6)
                  decision_rule:str="EN", # "EN" or "L1": which successful iterate to keep
                  max_iterations:int=1000, # I, iterations per binary-search step
                  binary_search_steps:int=9, # steps of the binary search on c
                  initial_const:float=1e-3, # first c
-                 learning_rate:float=1e-2, # α0 (EAD) or Adam's step (C&W, COV)
+                 learning_rate:float=1e-2, # α0 (EAD, decayed as α0·(1 − k/I)^½) or Adam's step
                  abort_early:bool=True, # a sample stops a step when its objective stalls
                  targeted:bool=True, # targeted (Eq. 4) or untargeted (Eq. 6)
                  box:tuple=(0.0, 1.0), # the valid image range [lo, hi]
                  batch_size:int=1000, # samples attacked at once (memory bound)
                 ):
-        if decision_rule not in DECISION_RULES: raise ValueError(f"decision_rule must be one of {list(DECISION_RULES)}, got {decision_rule!r}")
-        if beta < 0 or kappa < 0: raise ValueError("beta and kappa must be >= 0")
-        if max_iterations < 1 or binary_search_steps < 1 or batch_size < 1: raise ValueError("max_iterations, binary_search_steps and batch_size must be >= 1")
-        if not initial_const > 0 or not learning_rate > 0: raise ValueError("initial_const and learning_rate must be > 0")
-        self.beta, self.kappa, self.decision_rule = float(beta), float(kappa), decision_rule
-        self.max_iterations, self.binary_search_steps = int(max_iterations), int(binary_search_steps)
-        self.initial_const, self.learning_rate, self.abort_early = float(initial_const), float(learning_rate), abort_early
-        self.targeted, self.box, self.batch_size = targeted, (float(box[0]), float(box[1])), int(batch_size)
-    def _settings(self): return f"beta={self.beta:g}, kappa={self.kappa:g}, rule={self.decision_rule}, I={self.max_iterations}, steps={self.binary_search_steps}"
+        _check_settings(beta, kappa, decision_rule, max_iterations, binary_search_steps,
+                        batch_size, initial_const, learning_rate)
+        beta, kappa, initial_const, learning_rate = map(float, (beta, kappa, initial_const,
+                                                                learning_rate))
+        max_iterations, binary_search_steps, batch_size = map(
+            int, (max_iterations, binary_search_steps, batch_size))
+        box = (float(box[0]), float(box[1]))
+        store_attr()
+    def _settings(self):
+        return (f"beta={self.beta:g}, kappa={self.kappa:g}, rule={self.decision_rule}, "
+                f"I={self.max_iterations}, steps={self.binary_search_steps}")
     def __repr__(self): return f"{self.name}({self._settings()})"
+
+def _check_settings(beta, kappa, rule, iterations, steps, batch_size, initial_const, learning_rate):
+    "Refuse bad hyperparameters with the message that names them."
+    if rule not in DECISION_RULES:
+        raise ValueError(f"decision_rule must be one of {list(DECISION_RULES)}, got {rule!r}")
+    if beta < 0 or kappa < 0: raise ValueError("beta and kappa must be >= 0")
+    if iterations < 1 or steps < 1 or batch_size < 1:
+        raise ValueError("max_iterations, binary_search_steps and batch_size must be >= 1")
+    if not initial_const > 0 or not learning_rate > 0:
+        raise ValueError("initial_const and learning_rate must be > 0")
 
 # %% ../nbs/03_attack.ipynb #aed58267
 @patch
-def __call__(self:_Attack, model:nn.Module, # classifier returning logits, taking images in `box`
+def __call__(self:_Attack,
+             model:nn.Module, # classifier returning logits, taking images in `box`
              x:torch.Tensor, # N×C×H×W original images x0 (never modified)
              labels, # N true labels t0
              targets=None, # N target classes t (targeted attacks)
              progress:bool=False, # a progress bar over binary-search steps (and chunks)
             ) -> AttackResult:
     "Attack `x`; return an `AttackResult` with success re-checked by the model."
-    t0 = time.perf_counter()
-    if model.training: warnings.warn("the model is in training mode; attacking it in eval mode (its mode is restored afterwards)")
+    start = time.perf_counter()
+    warn_if_training(model)
     with _eval_mode(model):
         labels, targets, _ = check_inputs(model, x, labels, targets, self.targeted, self.box)
         x0 = x.detach().clone()
-        cnt = Counter(); cnt.forward += 1
+        cnt = Counter()
+        cnt.forward += 1  # check_inputs' forward pass
         cls = targets if self.targeted else labels
-        best, iters = torch.empty_like(x0), torch.empty(len(x0), dtype=torch.long, device=x0.device)
-        const = torch.empty(len(x0), dtype=torch.promote_types(x0.dtype, torch.float32), device=x0.device)
-        bar = _bar(progress, math.ceil(len(x0) / self.batch_size) * self.binary_search_steps, f"{self.name} steps")
-        for i in range(0, len(x0), self.batch_size):
+        n, dev = len(x0), x0.device
+        best = torch.empty_like(x0)
+        iters = torch.empty(n, dtype=torch.long, device=dev)
+        const = torch.empty(n, dtype=torch.promote_types(x0.dtype, torch.float32), device=dev)
+        n_chunks = math.ceil(n / self.batch_size)
+        bar = _bar(progress, n_chunks * self.binary_search_steps, f"{self.name} steps")
+        for i in range(0, n, self.batch_size):
             s = slice(i, i + self.batch_size)
             best[s], const[s], iters[s] = self._search(model, x0[s], cls[s], cnt, bar)
         if bar is not None: bar.close()
-        res = make_result(model, x0, best, labels, targets, self.targeted, const, iters, cnt.forward, cnt.backward,
-                          attack=repr(self), batch_size=self.batch_size)
-    res.time_s = time.perf_counter() - t0
+        res = make_result(model, x0, best, labels, targets, self.targeted, const, iters,
+                          cnt.forward, cnt.backward, attack=repr(self), batch_size=self.batch_size)
+    res.time_s = time.perf_counter() - start
     return res
 
+# %% ../nbs/03_attack.ipynb #c4ec0002
 def _bar(on, total, desc):
     "A tqdm bar, or None when `on` is false."
     if not on: return None
@@ -194,69 +277,85 @@ class Counter:
     "Model passes made by an attack: forward and backward calls (a batched call counts once)."
     def __init__(self): self.forward = self.backward = 0
 
-# %% ../nbs/03_attack.ipynb #04527755
+# %% ../nbs/03_attack.ipynb #a0b1c201
+@dataclass
+class _Chunk:
+    "Per-sample state of one chunk over the binary search (every field has n rows)."
+    const: torch.Tensor        # c of the current binary-search step
+    lower: torch.Tensor        # c known to fail (0 at first)
+    upper: torch.Tensor        # c known to succeed (1e10: none yet)
+    best_score: torch.Tensor   # decision-rule score of the kept iterate (inf: none yet)
+    best_x: torch.Tensor       # n×C×H×W kept iterate (x0: none yet)
+    best_const: torch.Tensor   # c of the step that gave the kept iterate (NaN: none yet)
+    iterations: torch.Tensor   # iterations run, all steps together
+    succeeded: torch.Tensor    # some iterate of the current step succeeded
+
+def _new_chunk(x0, initial_const):
+    "A chunk's state before the first binary-search step: c = `initial_const`, nothing kept."
+    n, dev = len(x0), x0.device
+    const = torch.full((n,), initial_const, dtype=torch.promote_types(x0.dtype, torch.float32),
+                       device=dev)
+    return _Chunk(const=const, lower=torch.zeros_like(const),
+                  upper=torch.full_like(const, 1e10), best_score=torch.full_like(const, math.inf),
+                  best_x=x0.clone(), best_const=torch.full_like(const, math.nan),
+                  iterations=torch.zeros(n, dtype=torch.long, device=dev),
+                  succeeded=torch.zeros(n, dtype=torch.bool, device=dev))
+
+# %% ../nbs/03_attack.ipynb #a0b1c202
+@dataclass
+class _ActiveRows:
+    "The samples still running in one binary-search step, with their copies of the chunk's state."
+    index: torch.Tensor         # each row's position in the chunk
+    x0: torch.Tensor            # original images
+    cls: torch.Tensor           # target t (targeted) or label t0 (untargeted)
+    const: torch.Tensor         # this step's c
+    best_score: torch.Tensor    # as in `_Chunk`, updated in this step
+    best_x: torch.Tensor
+    best_const: torch.Tensor
+    succeeded: torch.Tensor     # some iterate of this step succeeded
+    objective_at_check: torch.Tensor  # Eq. (7) at the last early-abort check (inf: none yet)
+    optimiser: dict             # the update rule's state from `_start`, one row per sample
+
+    def select(self, rows:torch.Tensor) -> _ActiveRows:
+        "The same state for the rows of boolean mask `rows` only (compaction)."
+        named = {f.name: getattr(self, f.name)[rows]
+                 for f in dataclasses.fields(self) if f.name != "optimiser"}
+        return _ActiveRows(**named, optimiser={k: v[rows] for k, v in self.optimiser.items()})
+
+# %% ../nbs/03_attack.ipynb #a0b1c204
 @patch
-@torch.no_grad()
-def _search(self:_Attack, model, x0, cls, cnt, bar=None):
-    "Binary search on c with the subclass's update rule, for one chunk; returns (best x, its c, iterations)."
-    n, dev, dt = len(x0), x0.device, x0.dtype
-    rule, beta, kappa, I = DECISION_RULES[self.decision_rule], self.beta, self.kappa, self.max_iterations
-    const = torch.full((n,), self.initial_const, dtype=torch.promote_types(dt, torch.float32), device=dev)
-    lower, upper = torch.zeros_like(const), torch.full_like(const, 1e10)
-    best_score, best_x, best_c = torch.full_like(const, math.inf), x0.clone(), torch.full_like(const, math.nan)
-    iters = torch.zeros(n, dtype=torch.long, device=dev)
-    period = max(I // 10, 1)
-    for step in range(self.binary_search_steps):
-        last = step == self.binary_search_steps - 1                         # its success flags update no c
-        if self.binary_search_steps >= 10 and last: const = upper.clone()
-        found = torch.zeros(n, dtype=torch.bool, device=dev)
-        idx = torch.arange(n, device=dev)                                   # active samples
-        st = self._start(x0)
-        a_x0, a_cls, a_c = x0, cls, const
-        bs, bx, bc, a_found = best_score.clone(), best_x.clone(), best_c.clone(), found.clone()
-        prev = torch.full_like(const, math.inf)
-        def write_back(rows, k):
-            j = idx[rows]
-            best_score[j], best_x[j], best_c[j], found[j] = bs[rows], bx[rows], bc[rows], a_found[rows]
-            iters[j] += k + 1
-        for k in range(I):
-            check = self.abort_early and k % period == 0 and k < I - 1
-            x, logits = self._iterate(st, k, model, a_x0, a_cls, a_c, cnt)
-            d = (x - a_x0).flatten(1)
-            l1, l2sq = d.abs().sum(1), d.pow(2).sum(1)
-            score = rule(l1, l2sq, beta)
-            if logits is None:          # the forward at x only where it can matter: a better score, or no success yet
-                need = None if check else (score < bs) if last else (~a_found) | (score < bs)
-                if need is None or need.all(): m = margin(self._forward(model, x, cnt), a_cls, self.targeted)
-                else:
-                    m = torch.full_like(l1, math.inf)                       # rows skipped: cannot change any outcome
-                    if need.any(): m[need] = margin(self._forward(model, x[need], cnt), a_cls[need], self.targeted).to(m)
-            else: m = margin(logits, a_cls, self.targeted)
-            ok = m < -kappa                                                 # success judged at this iterate
-            better = ok & (score < bs)
-            bs, bc = torch.where(better, score, bs), torch.where(better, a_c, bc)
-            bx = torch.where(better.view(-1, *[1] * (x.dim() - 1)), x, bx)
-            a_found |= ok
-            stop = (l1 == 0) if k == 0 and self._fixed_at_x0 else None     # provably stuck at x0 (EAD)
-            if check:
-                obj = a_c * m.clamp(min=-kappa) + l2sq + beta * l1           # Eq. (7) at the iterate
-                stall = obj > 0.9999 * prev
-                prev = obj
-                stop = stall if stop is None else stop | stall
-            if stop is not None and k < I - 1 and stop.any():
-                write_back(stop, k)
-                keep = ~stop
-                if not keep.any(): idx = idx[keep]; break
-                idx, a_x0, a_cls, a_c, bs, bx, bc, a_found, prev = (
-                    t[keep] for t in (idx, a_x0, a_cls, a_c, bs, bx, bc, a_found, prev))
-                st = {key: v[keep] for key, v in st.items()}
-        if len(idx): write_back(torch.ones(len(idx), dtype=torch.bool, device=dev), k)
-        # per-sample binary search on c (Carlini & Wagner)
-        upper = torch.where(found, torch.minimum(upper, const), upper)
-        lower = torch.where(found, lower, torch.maximum(lower, const))
-        const = torch.where(upper < 1e9, (lower + upper) / 2, const * 10)
-        if bar is not None: bar.update(1); bar.set_postfix_str(f"{int(best_c.isfinite().sum())}/{n} of this chunk succeeded")
-    return best_x, best_c, iters
+def _start_step(self:_Attack, chunk:_Chunk, x0, cls) -> _ActiveRows:
+    "Every sample of the chunk active, from x0, with the bests kept so far."
+    chunk.succeeded = torch.zeros_like(chunk.succeeded)
+    return _ActiveRows(index=torch.arange(len(x0), device=x0.device), x0=x0, cls=cls,
+                       const=chunk.const, best_score=chunk.best_score.clone(),
+                       best_x=chunk.best_x.clone(), best_const=chunk.best_const.clone(),
+                       succeeded=chunk.succeeded.clone(),
+                       objective_at_check=torch.full_like(chunk.const, math.inf),
+                       optimiser=self._start(x0))
+
+def _write_back(chunk:_Chunk, active:_ActiveRows, rows, k):
+    "Return the state of `active`'s rows `rows` (a mask) to the chunk, after iteration k."
+    j = active.index[rows]
+    chunk.best_score[j], chunk.best_x[j] = active.best_score[rows], active.best_x[rows]
+    chunk.best_const[j], chunk.succeeded[j] = active.best_const[rows], active.succeeded[rows]
+    chunk.iterations[j] += k + 1
+
+# %% ../nbs/03_attack.ipynb #a0b1c207
+@patch
+def _margin_at(self:_Attack, model, x, logits, active:_ActiveRows, score, at_check, last, cnt):
+    "Margin at the iterate: from `logits`, else a forward pass at x on the rows where it matters."
+    if logits is not None: return margin(logits, active.cls, self.targeted)
+    if at_check: need = None                       # the objective needs f(x) on every row
+    elif last: need = score < active.best_score    # the step's success flag updates no c
+    else: need = (~active.succeeded) | (score < active.best_score)
+    if need is None or need.all():
+        return margin(self._forward(model, x, cnt), active.cls, self.targeted)
+    m = torch.full_like(score, math.inf)           # rows skipped: cannot change any outcome
+    if need.any():
+        logits_need = self._forward(model, x[need], cnt)
+        m[need] = margin(logits_need, active.cls[need], self.targeted).to(m)
+    return m
 
 @patch
 def _forward(self:_Attack, model, x, cnt):
@@ -264,26 +363,85 @@ def _forward(self:_Attack, model, x, cnt):
     cnt.forward += 1
     return model(x)
 
+# %% ../nbs/03_attack.ipynb #a0b1c20a
+def _keep_best(active:_ActiveRows, x, score, success):
+    "The decision rule: keep the iterate where it succeeded and scores below the kept one."
+    better = success & (score < active.best_score)
+    active.best_score = torch.where(better, score, active.best_score)
+    active.best_const = torch.where(better, active.const, active.best_const)
+    active.best_x = torch.where(better.view(-1, *[1] * (x.dim() - 1)), x, active.best_x)
+    active.succeeded |= success
+
+@patch
+def _finished(self:_Attack, active:_ActiveRows, k, l1, l2sq, m, at_check):
+    "Rows that leave the step: stuck at x0 after the first iteration (EAD), or stalled at a check."
+    stop = (l1 == 0) if k == 0 and self._fixed_at_x0 else None   # provably stuck at x0
+    if at_check:
+        loss = loss_from_margin(m, self.kappa)
+        obj = objective_from_norms(loss, l1, l2sq, active.const, self.beta)   # Eq. (7)
+        stalled = obj > 0.9999 * active.objective_at_check
+        active.objective_at_check = obj
+        stop = stalled if stop is None else stop | stalled
+    return stop
+
+# %% ../nbs/03_attack.ipynb #a0b1c20e
+@patch
+def _run_step(self:_Attack, model, chunk:_Chunk, x0, cls, last, cnt):
+    "One binary-search step on `chunk`: iterate until each row has left or I iterations are run."
+    I, rule = self.max_iterations, DECISION_RULES[self.decision_rule]
+    check_every = max(I // 10, 1)
+    active = self._start_step(chunk, x0, cls)
+    for k in range(I):
+        at_check = self.abort_early and k % check_every == 0 and k < I - 1
+        x, logits = self._iterate(active.optimiser, k, model, active.x0, active.cls, active.const,
+                                  cnt)
+        l1, l2sq = l1_and_l2sq(x, active.x0)
+        score = rule(l1, l2sq, self.beta)
+        m = self._margin_at(model, x, logits, active, score, at_check, last, cnt)
+        _keep_best(active, x, score, success_from_margin(m, self.kappa))
+        stop = self._finished(active, k, l1, l2sq, m, at_check)
+        if stop is not None and k < I - 1 and stop.any():   # these rows leave the step
+            _write_back(chunk, active, stop, k)
+            if stop.all(): return
+            active = active.select(~stop)
+    everyone = torch.ones(len(active.index), dtype=torch.bool, device=x0.device)
+    _write_back(chunk, active, everyone, k)
+
+# %% ../nbs/03_attack.ipynb #04527755
+def _update_const(chunk:_Chunk):
+    "C&W's binary search on c, per sample: success bounds c above, failure below."
+    ok = chunk.succeeded
+    chunk.upper = torch.where(ok, torch.minimum(chunk.upper, chunk.const), chunk.upper)
+    chunk.lower = torch.where(ok, chunk.lower, torch.maximum(chunk.lower, chunk.const))
+    chunk.const = torch.where(chunk.upper < 1e9, (chunk.lower + chunk.upper) / 2, chunk.const * 10)
+
+@patch
+@torch.no_grad()
+def _search(self:_Attack, model, x0, cls, cnt, bar=None):
+    "Binary search on c for one chunk; returns (kept iterates, their c, iterations run)."
+    chunk = _new_chunk(x0, self.initial_const)
+    steps = self.binary_search_steps
+    for step in range(steps):
+        last = step == steps - 1                       # its success flags update no c
+        if steps >= 10 and last: chunk.const = chunk.upper.clone()
+        self._run_step(model, chunk, x0, cls, last, cnt)
+        _update_const(chunk)
+        if bar is not None:
+            bar.update(1)
+            done = int(chunk.best_const.isfinite().sum())
+            bar.set_postfix_str(f"{done}/{len(x0)} of this chunk succeeded")
+    return chunk.best_x, chunk.best_const, chunk.iterations
+
 # %% ../nbs/03_attack.ipynb #4fc57d75
 class EAD(_Attack):
-    "Elastic-net attack, Algorithm 1 of Chen et al. (2018): FISTA with projected shrinkage-thresholding."
+    "Elastic-net attack, Algorithm 1 of Chen et al. (2018): FISTA with shrinkage-thresholding."
     name = "EAD"
     _fixed_at_x0 = True
-    def __init__(self, beta:float=1e-3, # L1 weight β in Eq. (7), the threshold of Eq. (9)
-                 kappa:float=0.0, # confidence κ of Eq. (4)/(6)
-                 decision_rule:str="EN", # "EN" or "L1" rule for the iterate to keep
-                 max_iterations:int=1000, # I, iterations per binary-search step
-                 binary_search_steps:int=9, # steps of the binary search on c
-                 initial_const:float=1e-3, # first c
-                 learning_rate:float=1e-2, # α0, decayed as α0·(1 − k/I)^½
-                 abort_early:bool=True, # a sample stops a step when its objective stalls
-                 targeted:bool=True, # targeted (Eq. 4) or untargeted (Eq. 6)
-                 box:tuple=(0.0, 1.0), # the valid image range [lo, hi]
-                 exact_prox:bool=False, # threshold at α_k·β (the exact proximal step) instead of the paper's β
-                 batch_size:int=1000, # samples attacked at once (memory bound)
-                ):
-        super().__init__(beta, kappa, decision_rule, max_iterations, binary_search_steps, initial_const,
-                         learning_rate, abort_early, targeted, box, batch_size)
+    @delegates(_Attack.__init__)
+    def __init__(self, *,
+                 exact_prox:bool=False, # threshold at α_k·β (the exact proximal step), not β
+                 **kwargs):
+        super().__init__(**kwargs)
         self.exact_prox = exact_prox
     def _settings(self): return super()._settings() + (", exact_prox" if self.exact_prox else "")
     def _start(self, x0): return {"x": x0.clone(), "y": x0.clone()}
@@ -291,7 +449,7 @@ class EAD(_Attack):
 # %% ../nbs/03_attack.ipynb #995af592
 @patch
 def _iterate(self:EAD, st, k, model, x0, cls, c, cnt):
-    "One FISTA iteration of Algorithm 1; returns x(k+1) (its logits are left to `_search`, which needs them only for some rows)."
+    "One FISTA iteration of Algorithm 1; returns x(k+1) and no logits (`_margin_at` runs them)."
     y = st["y"].requires_grad_()
     with torch.enable_grad():
         loss = (c * attack_loss(model(y), cls, self.kappa, self.targeted)).sum()
@@ -302,12 +460,13 @@ def _iterate(self:EAD, st, k, model, x0, cls, c, cnt):
     x = shrink(z, x0, a * self.beta if self.exact_prox else self.beta, *self.box)
     st["y"] = x + momentum(k) * (x - st["x"])
     st["x"] = x
-    cnt.forward += 1; cnt.backward += 1
+    cnt.forward += 1
+    cnt.backward += 1
     return x, None
 
 # %% ../nbs/03_attack.ipynb #a74df28e
 class COV(_Attack):
-    "Elastic-net objective (Eq. 7) through tanh change of variables and Adam: the COV baseline of Table 1."
+    "Eq. (7) through the tanh change of variables and Adam: the COV baseline of Table 1."
     name = "COV"
     def _start(self, x0):
         lo, hi = self.box
@@ -322,37 +481,37 @@ def _iterate(self:COV, st, k, model, x0, cls, c, cnt):
     x = (lo + (hi - lo) / 2 * (t + 1)).requires_grad_()
     with torch.enable_grad():
         logits = model(x)
-        grad, = torch.autograd.grad((c * attack_loss(logits, cls, self.kappa, self.targeted)).sum(), x)
-    x = x.detach(); d = x - x0
-    g = (grad + 2 * d + self.beta * d.sign()) * ((hi - lo) / 2) * (1 - t * t)   # chain rule through tanh
+        loss = (c * attack_loss(logits, cls, self.kappa, self.targeted)).sum()
+        grad, = torch.autograd.grad(loss, x)
+    x = x.detach()
+    d = x - x0
+    # ∇ in x, with β·sign(δ) for the L1 term, chained through x = lo + (hi−lo)/2·(tanh w + 1)
+    g = (grad + 2 * d + self.beta * d.sign()) * ((hi - lo) / 2) * (1 - t * t)
     b1, b2, n = 0.9, 0.999, k + 1
     st["m"] = b1 * st["m"] + (1 - b1) * g
     st["v"] = b2 * st["v"] + (1 - b2) * g * g
-    st["w"] = st["w"] - self.learning_rate * math.sqrt(1 - b2 ** n) / (1 - b1 ** n) * st["m"] / (st["v"].sqrt() + 1e-8)
-    cnt.forward += 1; cnt.backward += 1
+    step = self.learning_rate * math.sqrt(1 - b2 ** n) / (1 - b1 ** n)
+    st["w"] = st["w"] - step * st["m"] / (st["v"].sqrt() + 1e-8)
+    cnt.forward += 1
+    cnt.backward += 1
     return x, logits.detach()
 
 class CW(COV):
     "Carlini & Wagner's L2 attack (2017): COV with β = 0."
     name = "CW"
-    def __init__(self, kappa:float=0.0, # confidence κ
-                 max_iterations:int=1000, # Adam steps per binary-search step
-                 binary_search_steps:int=9, # steps of the binary search on c
-                 initial_const:float=1e-3, # first c
-                 learning_rate:float=1e-2, # Adam's step
-                 abort_early:bool=True, # a sample stops a step when its objective stalls
-                 targeted:bool=True, # targeted (Eq. 4) or untargeted (Eq. 6)
-                 box:tuple=(0.0, 1.0), # the valid image range [lo, hi]
-                 batch_size:int=1000, # samples attacked at once (memory bound)
-                ):
-        super().__init__(0.0, kappa, "EN", max_iterations, binary_search_steps, initial_const, learning_rate,
-                         abort_early, targeted, box, batch_size)
-    def _settings(self): return f"kappa={self.kappa:g}, I={self.max_iterations}, steps={self.binary_search_steps}"
+    @delegates(_Attack.__init__, but=["beta", "decision_rule"])
+    def __init__(self, **kwargs): super().__init__(beta=0.0, decision_rule="EN", **kwargs)
+    def _settings(self):
+        return f"kappa={self.kappa:g}, I={self.max_iterations}, steps={self.binary_search_steps}"
 
 # %% ../nbs/03_attack.ipynb #ae9fd6b5
-def every_target(x:torch.Tensor, labels:torch.Tensor, n_classes:int):
+def every_target(x:torch.Tensor, # N×C×H×W images
+                 labels:torch.Tensor, # N true labels
+                 n_classes:int, # K, the classes of the model
+                ):
     "Rows (x, labels, targets) attacking each image towards each of its K−1 incorrect classes."
     labels = torch.as_tensor(labels, device=x.device)
     k = torch.arange(n_classes, device=x.device)
     targets = torch.stack([k[k != l] for l in labels])
-    return x.repeat_interleave(n_classes - 1, 0), labels.repeat_interleave(n_classes - 1), targets.flatten()
+    n = n_classes - 1
+    return x.repeat_interleave(n, 0), labels.repeat_interleave(n), targets.flatten()

@@ -4,29 +4,36 @@
 
 # %% ../nbs/04_baselines.ipynb #b415ed7b
 from __future__ import annotations
-import math, time, warnings
+import math, time
 from contextlib import contextmanager
 import torch
 from torch import nn
 import torch.nn.functional as F
 from .data import predict
-from .attack import AttackResult, make_result, is_adversarial, check_inputs, _eval_mode
+from fastcore.basics import patch
+from fastcore.meta import delegates
+from . import formulation
+from .attack import (AttackResult, make_result, is_adversarial, check_inputs, _eval_mode,
+                              warn_if_training)
 
 # %% auto #0
-__all__ = ['NORMS', 'TABLE4', 'table4_grid', 'fgm_direction', 'clip_to_ball', 'fgm_step', 'loss_grad', 'grid_search', 'FGM',
-           'IFGM']
+__all__ = ['TABLE4', 'table4_grid', 'fgm_direction', 'clip_to_ball', 'fgm_step', 'loss_grad', 'grid_search', 'FGM', 'IFGM']
 
 # %% ../nbs/04_baselines.ipynb #636d1f11
-NORMS = {"l1": "L1", "l2": "L2", "linf": "L∞"}  # the three norms and how the paper writes them
-TABLE4 = {"linf": (1e-3, 1.0, 1e-3), "l1": (1.0, 1e3, 1.0), "l2": (1e-2, 10.0, 1e-2)}  # (low, high, resolution)
+# Table 4's ε ranges per norm: (low, high, resolution)
+TABLE4 = {"linf": (1e-3, 1.0, 1e-3), "l1": (1.0, 1e3, 1.0), "l2": (1e-2, 10.0, 1e-2)}
 
 def _check_norm(norm:str) -> str:
-    if norm not in NORMS: raise ValueError(f"norm must be one of {list(NORMS)}, not {norm!r}")
+    "`norm` if it is one of `formulation.NORMS`, else a ValueError."
+    if norm not in formulation.NORMS:
+        raise ValueError(f"norm must be one of {list(formulation.NORMS)}, not {norm!r}")
     return norm
 
 def table4_grid(norm:str, # "l1", "l2" or "linf"
              n:int=None, # number of ε values; None: Table 4's 1000 (resolution r)
-             device=None, dtype=torch.float32) -> torch.Tensor:
+             device=None, # device of the grid
+             dtype=torch.float32, # dtype of the grid
+            ) -> torch.Tensor:
     "Table 4's ε grid for `norm`: `n` evenly spaced values ending at the top of the range."
     lo, hi, res = TABLE4[_check_norm(norm)]
     n = round((hi - lo) / res) + 1 if n is None else int(n)
@@ -44,13 +51,17 @@ def fgm_direction(g:torch.Tensor, # gradient ∇J, N×C×H×W
     "The per-sample step direction of Eqs. (1)-(2); zero where the gradient is zero."
     if _check_norm(norm) == "linf": return g.sign()
     tiny = torch.finfo(g.dtype).tiny
-    gs = g / _bcast(g.flatten(1).abs().amax(1).clamp_min(tiny), g)  # largest entry 1: no underflow below
+    # scaled to a largest entry of 1, so that the norms below cannot underflow
+    gs = g / _bcast(g.flatten(1).abs().amax(1).clamp_min(tiny), g)
     q = gs.flatten(1).abs().sum(1) if norm == "l1" else gs.flatten(1).norm(dim=1)
     return gs / _bcast(q.clamp_min(tiny), gs)
 
 # %% ../nbs/04_baselines.ipynb #a0e181c6
-def clip_to_ball(x:torch.Tensor, x0:torch.Tensor, eps:torch.Tensor, # radius per sample (N,)
-                 norm:str) -> torch.Tensor:
+def clip_to_ball(x:torch.Tensor, # N×C×H×W images
+                 x0:torch.Tensor, # N×C×H×W centres of the balls (the original images)
+                 eps:torch.Tensor, # radius per sample (N,)
+                 norm:str, # "l1", "l2" or "linf"
+                ) -> torch.Tensor:
     "ε-ball clipping: a point of {‖x − x0‖ ≤ ε}; L∞ clamps, L1 and L2 rescale x − x0."
     d, e = x - x0, _bcast(eps, x)
     if _check_norm(norm) == "linf": return x0 + torch.maximum(torch.minimum(d, e), -e)
@@ -58,17 +69,23 @@ def clip_to_ball(x:torch.Tensor, x0:torch.Tensor, eps:torch.Tensor, # radius per
     scale = (eps / n.clamp_min(torch.finfo(x.dtype).tiny)).clamp(max=1)
     return x0 + d * _bcast(scale, d)
 
-def fgm_step(x:torch.Tensor, g:torch.Tensor, # current images and ∇J at them
+def fgm_step(x:torch.Tensor, # N×C×H×W current images
+             g:torch.Tensor, # ∇J at them
              eps:torch.Tensor, # step length per sample (N,)
-             norm:str, targeted:bool=True, # targeted: step down ∇J(x, t); untargeted: up ∇J(x, t0)
-             box:tuple=(0., 1.)) -> torch.Tensor:
+             norm:str, # "l1", "l2" or "linf"
+             targeted:bool=True, # targeted: step down ∇J(x, t); untargeted: up ∇J(x, t0)
+             box:tuple=(0., 1.), # the image box the step is clipped to
+            ) -> torch.Tensor:
     "One step of Eqs. (1)-(2), clipped to the box."
     s = -1. if targeted else 1.
     return (x + s * _bcast(eps, x) * fgm_direction(g, norm)).clamp(*box)
 
 # %% ../nbs/04_baselines.ipynb #b531ce1c
-def loss_grad(model:nn.Module, x:torch.Tensor, cls:torch.Tensor, # the class whose cross-entropy J(x, cls) is differentiated
-              batch_size:int=500) -> tuple:
+def loss_grad(model:nn.Module, # the classifier, returning logits
+              x:torch.Tensor, # N×C×H×W images the gradient is taken at
+              cls:torch.Tensor, # N classes whose cross-entropy J(x, cls) is differentiated
+              batch_size:int=500, # images per model call
+             ) -> tuple:
     "Per-sample ∇ₓJ(x, cls) of the cross-entropy training loss, and the number of model calls."
     out, calls = [], 0
     for i in range(0, len(x), batch_size):
@@ -84,13 +101,33 @@ def _ifgm(model, x0, cls, eps, norm, targeted, n_iter, box, batch_size):
     "I-FGM for each row: n_iter FGM steps of ε/n_iter, each followed by ε-ball and box clipping."
     x, calls = x0, 0
     for _ in range(n_iter):
-        g, c = loss_grad(model, x, cls, batch_size); calls += c
+        g, c = loss_grad(model, x, cls, batch_size)
+        calls += c
         x = clip_to_ball(fgm_step(x, g, eps / n_iter, norm, targeted, box), x0, eps, norm)
     return x, calls
 
-def grid_search(model:nn.Module, x0:torch.Tensor, labels:torch.Tensor, targets:torch.Tensor, # None: untargeted
+def _keep_first(ok, active, xr, block, x_adv, eps, tried):
+    "Record each active image's first success in `block` (`ok`: A×C); return those still searching."
+    C = len(block)
+    hit, first = ok.any(1), ok.int().argmax(1)  # argmax of 0/1 finds the first success
+    tried[active] += torch.where(hit, first + 1, C)
+    won = active[hit]
+    x_adv[won] = xr[hit.nonzero()[:, 0] * C + first[hit]]
+    eps[won] = block[first[hit]]
+    return active[~hit]
+
+# %% ../nbs/04_baselines.ipynb #c4ec0012
+def grid_search(model:nn.Module, # the classifier, returning logits
+                x0:torch.Tensor, # N×C×H×W original images
+                labels:torch.Tensor, # N true labels
+                targets:torch.Tensor, # N target classes; None: untargeted
                 grid:torch.Tensor, # ε candidates, increasing
-                norm:str, iterative:bool=False, n_iter:int=10, box:tuple=(0., 1.), batch_size:int=500) -> dict:
+                norm:str, # "l1", "l2" or "linf"
+                iterative:bool=False, # I-FGM (`n_iter` steps per ε) instead of FGM
+                n_iter:int=10, # I-FGM iterations
+                box:tuple=(0., 1.), # the image box
+                batch_size:int=500, # most (image, ε) rows per model call
+               ) -> dict:
     "Per image, the smallest ε of `grid` whose (I-)FGM example succeeds; that example; costs."
     N, targeted = len(x0), targets is not None
     cls = targets if targeted else labels
@@ -98,66 +135,82 @@ def grid_search(model:nn.Module, x0:torch.Tensor, labels:torch.Tensor, targets:t
     tried = torch.zeros(N, dtype=torch.long, device=x0.device)
     n_fwd = n_bwd = 0
     if not iterative:  # FGM: one gradient per image, shared by every ε
-        g, n_bwd = loss_grad(model, x0, cls, batch_size); n_fwd = n_bwd
+        g, n_bwd = loss_grad(model, x0, cls, batch_size)
+        n_fwd = n_bwd
         d = fgm_direction(g, norm) * (-1. if targeted else 1.)
     active, j = torch.arange(N, device=x0.device), 0
     while j < len(grid) and len(active):
-        block = grid[j:j + max(1, batch_size // len(active))]; A, C = len(active), len(block)
+        block = grid[j:j + max(1, batch_size // len(active))]
+        A, C = len(active), len(block)
         rows, e = active.repeat_interleave(C), block.repeat(A)
-        if iterative: xr, c = _ifgm(model, x0[rows], cls[rows], e, norm, targeted, n_iter, box, batch_size); n_fwd += c; n_bwd += c
+        if iterative:
+            xr, c = _ifgm(model, x0[rows], cls[rows], e, norm, targeted, n_iter, box, batch_size)
+            n_fwd += c
+            n_bwd += c
         else: xr = (x0[rows] + _bcast(e, d) * d[rows]).clamp(*box)
-        pred = predict(model, xr, batch_size); n_fwd += math.ceil(len(xr) / batch_size)
-        ok = is_adversarial(pred, labels[rows], None if targets is None else targets[rows], targeted).view(A, C)
-        hit, first = ok.any(1), ok.int().argmax(1)  # argmax of 0/1 finds the first success
-        tried[active] += torch.where(hit, first + 1, C)
-        won = active[hit]; x_adv[won] = xr[hit.nonzero()[:, 0] * C + first[hit]]; eps[won] = block[first[hit]]
-        active, j = active[~hit], j + C
+        pred = predict(model, xr, batch_size)
+        n_fwd += math.ceil(len(xr) / batch_size)
+        row_targets = None if targets is None else targets[rows]
+        ok = is_adversarial(pred, labels[rows], row_targets, targeted).view(A, C)
+        active, j = _keep_first(ok, active, xr, block, x_adv, eps, tried), j + C
     return dict(x_adv=x_adv, eps=eps, tried=tried, n_forward=n_fwd, n_backward=n_bwd)
 
 # %% ../nbs/04_baselines.ipynb #5caf4528
 class FGM:
-    "FGM (Eqs. 1-2), or I-FGM with `iterative=True`, with the paper's per-image grid search for the smallest ε."
+    "FGM (Eqs. 1-2), or I-FGM with `iterative=True`, with the paper's grid search for the least ε."
     def __init__(self, norm:str="linf", # "l1", "l2" or "linf"
                  iterative:bool=False, # I-FGM: `n_iter` steps of ε/n_iter with ε-ball clipping
-                 eps_grid=None, # None: Table 4's grid; an int n: n values over Table 4's range; or the ε values
+                 eps_grid=None, # None: Table 4's grid; an int n: n values over its range; or the ε
                  n_iter:int=10, # I-FGM iterations (the paper: 10, the CleverHans default)
                  box:tuple=(0., 1.), # the image box of Eq. (7)
                  batch_size:int=500, # most (image, ε) rows per model call
                 ):
-        self.norm, self.iterative, self.n_iter, self.batch_size = _check_norm(norm), iterative, int(n_iter), int(batch_size)
+        self.norm, self.iterative = _check_norm(norm), iterative
+        self.n_iter, self.batch_size = int(n_iter), int(batch_size)
         self.box = (float(box[0]), float(box[1]))
-        if not self.box[0] < self.box[1]: raise ValueError(f"box must be (low, high) with low < high, got {box}")
-        if self.n_iter < 1 or self.batch_size < 1: raise ValueError("n_iter and batch_size must be positive")
-        if eps_grid is None or isinstance(eps_grid, int): self.grid = table4_grid(norm, eps_grid, dtype=torch.float64)
-        else: self.grid = torch.as_tensor(eps_grid, dtype=torch.float64).flatten().unique()  # sorted, no repeats
+        if not self.box[0] < self.box[1]:
+            raise ValueError(f"box must be (low, high) with low < high, got {box}")
+        if self.n_iter < 1 or self.batch_size < 1:
+            raise ValueError("n_iter and batch_size must be positive")
+        if eps_grid is None or isinstance(eps_grid, int):
+            self.grid = table4_grid(norm, eps_grid, dtype=torch.float64)
+        else:  # sorted, no repeats
+            self.grid = torch.as_tensor(eps_grid, dtype=torch.float64).flatten().unique()
         if not len(self.grid) or not torch.isfinite(self.grid).all() or (self.grid <= 0).any():
             raise ValueError("eps_grid: expected positive, finite ε values")
     @property
-    def name(self) -> str: return f"{'I-' if self.iterative else ''}FGM-{NORMS[self.norm]}"
+    def name(self) -> str:
+        return f"{'I-' if self.iterative else ''}FGM-{formulation.NORMS[self.norm]}"
     def __repr__(self):
         g = self.grid
         return (f"{self.name}(ε grid {g[0].item():.4g}..{g[-1].item():.4g}, {len(g)} values"
                 f"{f', {self.n_iter} iterations' if self.iterative else ''})")
 
 # %% ../nbs/04_baselines.ipynb #72c0be2e
-def _fgm_call(self, model:nn.Module, x:torch.Tensor, labels, targets=None) -> AttackResult:
-    "Attack `x` (true `labels`) toward `targets` (None: untargeted); failures return x with success False."
-    t0 = time.time()
-    if model.training: warnings.warn("the model is in training mode; it is attacked in eval mode (its mode is restored afterwards)")
+@patch
+def __call__(self:FGM,
+             model:nn.Module, # classifier returning logits, taking images in `box`
+             x:torch.Tensor, # N×C×H×W original images
+             labels, # N true labels
+             targets=None, # N target classes; None: untargeted
+            ) -> AttackResult:
+    "Attack `x` toward `targets` (None: untargeted); failures return x with success False."
+    start = time.time()
+    warn_if_training(model)
     x0 = x.detach()
     with _eval_mode(model):
         labels, targets, _ = check_inputs(model, x0, labels, targets, targets is not None, self.box)
         r = grid_search(model, x0, labels, targets, self.grid.to(x0), self.norm, self.iterative,
                         self.n_iter, self.box, self.batch_size)
-        res = make_result(model, x0, r["x_adv"], labels, targets, const=r["eps"], iterations=r["tried"],
-                          n_forward=r["n_forward"] + 1, n_backward=r["n_backward"], attack=repr(self),
-                          batch_size=self.batch_size)
-    res.time_s = time.time() - t0
+        res = make_result(model, x0, r["x_adv"], labels, targets, const=r["eps"],
+                          iterations=r["tried"], n_forward=r["n_forward"] + 1,
+                          n_backward=r["n_backward"], attack=repr(self), batch_size=self.batch_size)
+    res.time_s = time.time() - start
     return res
 
-FGM.__call__ = _fgm_call
-
 class IFGM(FGM):
-    "I-FGM (Kurakin et al.): `n_iter` FGM steps of ε/n_iter with ε-ball clipping, and the same ε grid search."
-    def __init__(self, norm:str="linf", eps_grid=None, n_iter:int=10, box:tuple=(0., 1.), batch_size:int=500):
-        super().__init__(norm, True, eps_grid, n_iter, box, batch_size)
+    "I-FGM (Kurakin et al.): `n_iter` FGM steps of ε/n_iter with ε-ball clipping, same ε search."
+    @delegates(FGM.__init__, but=["iterative"])
+    def __init__(self, norm:str="linf", # "l1", "l2" or "linf"
+                 **kwargs):
+        super().__init__(norm=norm, iterative=True, **kwargs)

@@ -8,83 +8,143 @@ import math
 import torch
 
 # %% auto #0
-__all__ = ['NORMS', 'DECISION_RULES', 'margin', 'attack_loss', 'is_success', 'l1_distortion', 'l2_distortion', 'linf_distortion',
-           'elastic_net', 'objective', 'shrink', 'step_size', 'momentum', 'en_rule', 'l1_rule']
+__all__ = ['NORMS', 'DECISION_RULES', 'margin', 'loss_from_margin', 'success_from_margin', 'attack_loss', 'is_success',
+           'l1_distortion', 'l2_distortion', 'linf_distortion', 'l1_and_l2sq', 'elastic_net', 'objective_from_norms',
+           'objective', 'shrink', 'step_size', 'momentum', 'en_rule', 'l1_rule']
 
 # %% ../nbs/02_formulation.ipynb #d6c054c2
 def margin(logits:torch.Tensor, # N×K logits
            cls:torch.Tensor, # N classes: the target t (targeted) or the label t0 (untargeted)
-           targeted:bool=True) -> torch.Tensor:
-    "Eq. (4)/(6) before clipping: max_{j≠t} Z_j − Z_t (targeted) or Z_t0 − max_{j≠t0} Z_j (untargeted)."
+           targeted:bool=True, # Eq. (4) (targeted) or Eq. (6) (untargeted)
+          ) -> torch.Tensor:
+    "Eq. (4)/(6) unclipped: max_{j≠t} Z_j − Z_t, or Z_t0 − max_{j≠t0} Z_j (untargeted)."
     cls = cls.view(-1, 1)
     own = logits.gather(1, cls)[:, 0]
     other = logits.scatter(1, cls, float("-inf")).amax(1)
     return other - own if targeted else own - other
 
-def attack_loss(logits:torch.Tensor, cls:torch.Tensor, kappa:float=0.0, # confidence κ ≥ 0
-                targeted:bool=True) -> torch.Tensor:
-    "f of Eq. (4) (targeted, `cls`=t) or Eq. (6) (untargeted, `cls`=t0), per sample."
-    return margin(logits, cls, targeted).clamp(min=-kappa)
+def loss_from_margin(m:torch.Tensor, # N margins (`margin`)
+                     kappa:float=0.0, # confidence κ ≥ 0
+                    ) -> torch.Tensor:
+    "f of Eq. (4)/(6) from the margin: max(m, −κ)."
+    return m.clamp(min=-kappa)
 
-def is_success(logits:torch.Tensor, cls:torch.Tensor, kappa:float=0.0, targeted:bool=True) -> torch.Tensor:
-    "The margin is beaten by more than κ: for κ=0, argmax = t (targeted) or argmax ≠ t0 (untargeted)."
-    return margin(logits, cls, targeted) < -kappa
+def success_from_margin(m:torch.Tensor, # N margins (`margin`)
+                        kappa:float=0.0, # confidence κ ≥ 0
+                       ) -> torch.Tensor:
+    "The attack's success test: the margin is beaten by more than κ, m < −κ."
+    return m < -kappa
+
+# %% ../nbs/02_formulation.ipynb #f0a1c002
+def attack_loss(logits:torch.Tensor, # N×K logits
+                cls:torch.Tensor, # N classes: t (targeted) or t0 (untargeted)
+                kappa:float=0.0, # confidence κ ≥ 0
+                targeted:bool=True, # Eq. (4) (targeted) or Eq. (6) (untargeted)
+               ) -> torch.Tensor:
+    "f of Eq. (4) (targeted, `cls`=t) or Eq. (6) (untargeted, `cls`=t0), per sample."
+    return loss_from_margin(margin(logits, cls, targeted), kappa)
+
+def is_success(logits:torch.Tensor, # N×K logits
+               cls:torch.Tensor, # N classes: t (targeted) or t0 (untargeted)
+               kappa:float=0.0, # confidence κ ≥ 0
+               targeted:bool=True, # Eq. (4) (targeted) or Eq. (6) (untargeted)
+              ) -> torch.Tensor:
+    "The margin is beaten by more than κ: for κ=0, argmax = t (targeted) or argmax ≠ t0."
+    return success_from_margin(margin(logits, cls, targeted), kappa)
 
 # %% ../nbs/02_formulation.ipynb #3d7cb9ef
 NORMS = {"l1": "L1", "l2": "L2", "linf": "L∞"}  # the three norms: our names -> the paper's
 
 def _flat(x, x0): return (x - x0).flatten(1)
 
-def l1_distortion(x:torch.Tensor, x0:torch.Tensor) -> torch.Tensor:
+def l1_distortion(x:torch.Tensor, # N×C×H×W images
+                  x0:torch.Tensor, # N×C×H×W originals
+                 ) -> torch.Tensor:
     "Per-sample $\\|x-x_0\\|_1$ (shape N)."
     return _flat(x, x0).abs().sum(1)
 
-def l2_distortion(x:torch.Tensor, x0:torch.Tensor) -> torch.Tensor:
+def l2_distortion(x:torch.Tensor, # N×C×H×W images
+                  x0:torch.Tensor, # N×C×H×W originals
+                 ) -> torch.Tensor:
     "Per-sample $\\|x-x_0\\|_2$ (shape N)."
     return _flat(x, x0).norm(dim=1)
 
-def linf_distortion(x:torch.Tensor, x0:torch.Tensor) -> torch.Tensor:
+def linf_distortion(x:torch.Tensor, # N×C×H×W images
+                    x0:torch.Tensor, # N×C×H×W originals
+                   ) -> torch.Tensor:
     "Per-sample $\\|x-x_0\\|_\\infty$ (shape N)."
     return _flat(x, x0).abs().amax(1)
 
-# %% ../nbs/02_formulation.ipynb #acd4d2f5
-def elastic_net(x:torch.Tensor, x0:torch.Tensor, beta:float=1e-3) -> torch.Tensor:
-    "Per-sample elastic-net distortion β‖x−x0‖₁ + ‖x−x0‖₂²."
+def l1_and_l2sq(x:torch.Tensor, # N×C×H×W images
+                x0:torch.Tensor, # N×C×H×W originals
+               ) -> tuple:
+    "Per-sample $\\|x-x_0\\|_1$ and $\\|x-x_0\\|_2^2$, from one difference."
     d = _flat(x, x0)
-    return beta * d.abs().sum(1) + d.pow(2).sum(1)
+    return d.abs().sum(1), d.pow(2).sum(1)
+
+# %% ../nbs/02_formulation.ipynb #acd4d2f5
+def elastic_net(x:torch.Tensor, # N×C×H×W images
+                x0:torch.Tensor, # N×C×H×W originals
+                beta:float=1e-3, # L1 weight β
+               ) -> torch.Tensor:
+    "Per-sample elastic-net distortion β‖x−x0‖₁ + ‖x−x0‖₂²."
+    l1, l2sq = l1_and_l2sq(x, x0)
+    return beta * l1 + l2sq
+
+def objective_from_norms(loss:torch.Tensor, # N values of f (Eq. 4 or 6) at x
+                         l1:torch.Tensor, # N values of ‖x−x0‖₁
+                         l2sq:torch.Tensor, # N values of ‖x−x0‖₂²
+                         c, # constant c, a number or N values
+                         beta:float=1e-3, # L1 weight β
+                        ) -> torch.Tensor:
+    "Eq. (7) from its terms, summed left to right: (c·f + ‖x−x0‖₂²) + β‖x−x0‖₁."
+    return c * loss + l2sq + beta * l1
 
 def objective(loss:torch.Tensor, # N values of f (Eq. 4 or 6) at x
-              x:torch.Tensor, x0:torch.Tensor,
+              x:torch.Tensor, # N×C×H×W images
+              x0:torch.Tensor, # N×C×H×W originals
               c, # constant c, a number or N values
-              beta:float=1e-3) -> torch.Tensor:
-    "Eq. (7): c·f(x,t) + β‖x−x0‖₁ + ‖x−x0‖₂², per sample (the box is enforced by the solver)."
-    return c * loss + elastic_net(x, x0, beta)
+              beta:float=1e-3, # L1 weight β
+             ) -> torch.Tensor:
+    "Eq. (7): c·f(x,t) + β‖x−x0‖₁ + ‖x−x0‖₂², per sample (the solver keeps the box)."
+    return objective_from_norms(loss, *l1_and_l2sq(x, x0), c, beta)
 
 # %% ../nbs/02_formulation.ipynb #a2403136
-def shrink(z:torch.Tensor, x0:torch.Tensor,
+def shrink(z:torch.Tensor, # the point y − α∇g(y) to shrink
+           x0:torch.Tensor, # the original image x0
            beta=1e-3, # threshold β ≥ 0 (a number or a tensor broadcasting against z)
-           lo=0.0, hi=1.0, # the box [lo, hi]: numbers or tensors broadcasting against z
+           lo=0.0, # the box's low end: a number or a tensor broadcasting against z
+           hi=1.0, # the box's high end, likewise
           ) -> torch.Tensor:
     "Eq. (9): S_β(z), elementwise shrinkage of z−x0 by β, projected onto the box."
     d = z - x0
     return (x0 + (d - beta).clamp(min=0) + (d + beta).clamp(max=0)).clamp(lo, hi)
 
 # %% ../nbs/02_formulation.ipynb #47d56544
-def step_size(k:int, alpha0:float=1e-2, # initial step α0
-              iterations:int=1000) -> float:
+def step_size(k:int, # iteration k = 0, ..., I−1
+              alpha0:float=1e-2, # initial step α0
+              iterations:int=1000, # I, iterations per binary-search step
+             ) -> float:
     "α_k = α0·(1 − k/I)^½, the square-root decay of Algorithm 1's step."
     return alpha0 * math.sqrt(max(0.0, 1 - k / iterations))
 
-def momentum(k:int) -> float:
+def momentum(k:int, # iteration k = 0, ..., I−1
+            ) -> float:
     "FISTA's weight k/(k+3) in y(k+1) = x(k+1) + k/(k+3)·(x(k+1) − x(k))."
     return k / (k + 3)
 
 # %% ../nbs/02_formulation.ipynb #ebc51475
-def en_rule(l1:torch.Tensor, l2sq:torch.Tensor, beta:float=1e-3) -> torch.Tensor:
+def en_rule(l1:torch.Tensor, # N values of ‖δ‖₁
+            l2sq:torch.Tensor, # N values of ‖δ‖₂²
+            beta:float=1e-3, # L1 weight β
+           ) -> torch.Tensor:
     "Elastic-net decision rule: score β·L1 + L2² (lower is better)."
     return beta * l1 + l2sq
 
-def l1_rule(l1:torch.Tensor, l2sq:torch.Tensor, beta:float=1e-3) -> torch.Tensor:
+def l1_rule(l1:torch.Tensor, # N values of ‖δ‖₁
+            l2sq:torch.Tensor, # N values of ‖δ‖₂² (unused: the rules share one signature)
+            beta:float=1e-3, # L1 weight β (unused)
+           ) -> torch.Tensor:
     "L1 decision rule: score L1 (lower is better)."
     return l1
 
