@@ -507,5 +507,3 @@ def adversarial_grid(aset, # the attack set
         fig.savefig(buf, format="png", dpi=100)
         write_atomic(path, buf.getvalue())
     return fig
-
-def paper_rows(name): return PAPER_TABLES[name]["rows"]  # TEMP SHIM
