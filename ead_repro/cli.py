@@ -100,7 +100,9 @@ def format_table(ours, # our table in the paper's layout
     table = compare_table(ours, paper_name)[case]
     return table.to_string(float_format=lambda v: f"{v:.4g}", na_rep="-")
 
-def largest_difference(ours, committed) -> float:
+def largest_difference(ours, # a table (DataFrame)
+                       committed, # the table it should reproduce, in the same layout
+                      ) -> float:
     "The largest entry-wise difference of two tables, relative to the largest committed entry."
     a, b = ours.to_numpy(float), committed.to_numpy(float)
     both = ~(torch.isnan(torch.tensor(a)) | torch.isnan(torch.tensor(b))).numpy()
@@ -131,7 +133,8 @@ def _print_claims(claims:list):
         verdict = {True: "held", False: "NOT held", None: "not measured"}[c["held"]]
         print(f"  [{verdict}] {c['claim']}\n      {c['detail']}")
 
-def main_job(args) -> int:
+def main_job(args, # the parsed arguments of `ead_repro main`
+            ) -> int:
     "The README's main job: the MNIST model checked, the quick MNIST comparison beside the paper's."
     from ead_repro.runner import run_section, report_dir, get_scale, results_root
     check(args.only or ["mnist"])

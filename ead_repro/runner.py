@@ -87,7 +87,8 @@ SCALES = {
 }
 SCALE_ORDER = ["paper", "cpu", "grid", "quick", "smoke"]  # largest first
 
-def get_scale(scale) -> Scale:
+def get_scale(scale, # a name in `SCALES`, or a `Scale`
+             ) -> Scale:
     "A `Scale` from its name (or the `Scale` itself)."
     if isinstance(scale, Scale): return scale
     if scale not in SCALES: raise ValueError(f"unknown scale {scale!r}; have {list(SCALES)}")
@@ -97,7 +98,8 @@ def get_scale(scale) -> Scale:
 _PAPER_NORM = {paper: ours for ours, paper in NORMS.items()}  # "L∞" -> "linf"
 _RULE_ROW = re.compile(r"^(COV|EAD \((EN|L1) rule\))(?: β=(\S+))?$")
 
-def attack_spec(row:str) -> dict:
+def attack_spec(row:str, # a row name of the paper's tables, e.g. "EAD (L1 rule) β=5e-2"
+               ) -> dict:
     "The attack a paper table row names: kind (cw, cov, ead, fgm, ifgm) and its β, rule or norm."
     if row == "C&W (L2)": return {"kind": "cw"}
     m = re.fullmatch(r"(I-)?FGM-(L1|L2|L∞)", row)
@@ -110,7 +112,8 @@ def attack_spec(row:str) -> dict:
         return {"kind": "cw"} if beta == 0 else {"kind": "cov", "beta": beta}
     return {"kind": "ead", "rule": m[2], "beta": 1e-3 if beta is None else beta}
 
-def attack_slug(spec:dict) -> str:
+def attack_slug(spec:dict, # an `attack_spec`
+               ) -> str:
     "A folder name for the spec's record store: cw, cov-b1e-05, ead-en-b0.001, fgm-l1, ifgm-linf."
     kind = spec["kind"]
     if kind == "cw": return "cw"
@@ -259,7 +262,11 @@ def _complete_images(records:pd.DataFrame) -> int:
     per_image = records.groupby("image")["target"].size()
     return int((per_image == records["n_targets"].iloc[0]).sum())
 
-def section_table(section:Section, scale, dataset:str, out) -> tuple:
+def section_table(section:Section, # whose rows
+                  scale, # a name in `SCALES` or a `Scale`
+                  dataset:str, # "mnist" or "cifar"
+                  out, # results root
+                 ) -> tuple:
     "(our table in the paper's layout, {row: images complete}, {row: store}) from the stores."
     s = get_scale(scale)
     stores = {}
@@ -292,11 +299,16 @@ class Claim:
         where = DATASETS.get(self.dataset, self.dataset) + ": " if self.dataset else ""
         return f"[{verdict}] {where}{self.claim}: {self.detail}"
 
-def table_value(t:pd.DataFrame, row:str, case:str, metric:str) -> float:
+def table_value(t:pd.DataFrame, # a table in the paper's layout
+                row:str, # its row (an attack)
+                case:str, # "Best case", "Average case" or "Worst case"
+                metric:str, # "ASR", "L1", "L2" or "L∞"
+               ) -> float:
     "One cell of a table in the paper's layout; NaN when the row is absent."
     return float(t.loc[row, (case, metric)]) if row in t.index else float("nan")
 
-def any_missing(*values) -> bool:
+def any_missing(*values, # numbers
+               ) -> bool:
     "Whether any of `values` is NaN."
     return any(v != v for v in values)
 
@@ -316,7 +328,8 @@ def check_claims(t:pd.DataFrame, # a table in the paper's layout (ours or the pa
 
 _VERDICTS = {True: "held", False: "NOT held", None: "not measured"}
 
-def claims_frame(claims:list) -> pd.DataFrame:
+def claims_frame(claims:list, # `Claim`s or their dicts
+                ) -> pd.DataFrame:
     "Claims (objects or their dicts) as a table: section, data set, claim, verdict, numbers."
     rows = [c if isinstance(c, dict) else c.as_dict() for c in claims]
     return pd.DataFrame([{"experiment": r["experiment"], "dataset": r["dataset"],
@@ -341,7 +354,10 @@ def _report_provenance(section:Section, s:Scale, dataset:str, stores:dict, devic
                       model_accuracy=_one_or_all({k["model_accuracy"] for k in keys}))
 
 # %% ../nbs/06_runner.ipynb #a5447a17
-def write_report(section:Section, scale, dataset:str, out, # results root
+def write_report(section:Section, # the section reported
+                 scale, # a name in `SCALES` or a `Scale`
+                 dataset:str, # "mnist" or "cifar"
+                 out, # results root
                  device="cpu", # the device this run's attacks used
                  log=print, # where the one-line status goes; None: nowhere
                 ) -> dict:
@@ -389,7 +405,8 @@ def save_figure(fig, # a matplotlib figure
 
 def figure_path(figures, # the figures folder
                 scale, # a name in `SCALES` or a `Scale`
-                section:str, dataset:str, # whose figure
+                section:str, # the section's name
+                dataset:str, # "mnist" or "cifar"
                 what:str, # which figure of the section, e.g. "beta", "bars", "grid-cw"
                ) -> Path:
     "figures/<scale>-<section>-<dataset>-<what>.png"
@@ -427,7 +444,10 @@ def plot_beta(ours:pd.DataFrame, # our table in the paper's layout
     return fig
 
 # %% ../nbs/06_runner.ipynb #cbda84c0
-def draw_figures(section:Section, scale, dataset:str, out, # results root
+def draw_figures(section:Section, # whose figures
+                 scale, # a name in `SCALES` or a `Scale`
+                 dataset:str, # "mnist" or "cifar"
+                 out, # results root
                  figures, # the figures folder
                  report:dict=None, # the tables to draw from (default: the saved report)
                  only_missing:bool=False, # draw only the figures whose file is missing
@@ -494,8 +514,9 @@ def find_report(section:str, # a section's name
     done = [r for r in found if r["meta"]["status"] == "complete"]
     return (done or found or [None])[0]
 
-# %% ../nbs/06_runner.ipynb #6d6c89b5
-def report_table(rep:dict) -> pd.DataFrame:
+# %% ../nbs/06_runner.ipynb #0a22b1f0
+def report_table(rep:dict, # a `find_report` result
+                ) -> pd.DataFrame:
     "Ours beside the paper's (`compare_table`), dropping the cases our run did not measure."
     ours, paper = rep["tables"]["ours"], rep["tables"]["paper"]
     t = compare_table(ours, paper)

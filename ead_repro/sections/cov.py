@@ -15,7 +15,8 @@ from ..runner import (Section, Claim, beta_series, plot_beta, figure_path, get_s
 __all__ = ['SECTION', 'relative_range', 'claim_cov_insensitive']
 
 # %% ../../nbs/sections/01_cov.ipynb #fd534ee0
-def relative_range(v:pd.Series) -> float:
+def relative_range(v:pd.Series, # one distortion across β
+                  ) -> float:
     "(max − min) / mean of `v`: how much a distortion varies across β."
     return float((v.max() - v.min()) / v.mean())
 
