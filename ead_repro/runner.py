@@ -25,7 +25,7 @@ __all__ = ['SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'Scale', 'get_scale', 'att
            'Section', 'setup_run', 'records_dir', 'report_dir', 'store_key', 'run_rows', 'section_table', 'Claim',
            'table_value', 'any_missing', 'check_claims', 'claims_frame', 'write_report', 'beta_series', 'save_figure',
            'figure_path', 'plot_beta', 'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table',
-           'describe_report', 'show_figures']
+           'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #6cc04b2c
 @dataclass(frozen=True)
@@ -553,16 +553,21 @@ def describe_report(rep:dict, # a `find_report` result, or None
             f"(torch {p['versions']['torch']}, commit {p['commit']}). Status: {m['status']}."
             + _weak_model(p))
 
-# %% ../nbs/06_runner.ipynb #2e96603a
-def show_figures(paths:list, # figure files
+# %% ../nbs/06_runner.ipynb #05600ff1
+def figure_links(paths:list, # figure files
                  width:int=None, # display width in pixels; None: the file's own
                 ) -> list:
-    "Display figure files as image links relative to the working directory; return the links."
-    from IPython.display import display, Markdown
+    "Markdown image links (HTML ones when `width` is given) to `paths`, relative to the cwd."
     links = []
     for p in paths:
         rel = Path(os.path.relpath(Path(p).resolve(), Path.cwd())).as_posix()
         links.append(f'<img src="{rel}" alt="{Path(p).stem}" width="{width}">' if width
                      else f"![{Path(p).stem}]({rel})")
-    display(Markdown("\n\n".join(links)))
     return links
+
+def show_figures(paths:list, # figure files
+                 width:int=None, # display width in pixels; None: the file's own
+                ):
+    "Display figure files on the page, as links to the files (`figure_links`)."
+    from IPython.display import display, Markdown
+    display(Markdown("\n\n".join(figure_links(paths, width))))
