@@ -609,7 +609,10 @@ def title_cell_losses(nb: dict) -> list[str]:
         if c.get("cell_type") != "markdown": return []
         src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
         if not re.search(r"^#\s+\S", src, re.M): continue
-        return [l for l in src.splitlines() if l.strip() and not re.match(r"^(#\s+\S|>\s+\S|-\s+\S.*:)", l)]
+        lines = [l for l in src.splitlines() if l.strip()]
+        lost = [l for l in lines if not re.match(r"^(#\s+\S|>\s+\S|-\s+\S.*:)", l)]
+        quoted = [l for l in lines if re.match(r"^>\s+\S", l)]
+        return lost + quoted[1:]  # nbdev keeps the first `> description` line only
     return []
 
 
