@@ -17,8 +17,8 @@ from ead_repro.formulation import (
     linf_distortion)
 
 # %% auto #0
-__all__ = ['AttackResult', 'is_adversarial', 'make_result', 'warn_if_training', 'check_inputs', 'Counter', 'EAD', 'COV', 'CW',
-           'every_target']
+__all__ = ['MOMENTUM_RULES', 'AttackResult', 'is_adversarial', 'make_result', 'warn_if_training', 'check_inputs', 'Counter',
+           'authors_momentum', 'no_momentum', 'EAD', 'COV', 'CW', 'every_target']
 
 # %% ../nbs/03_attack.ipynb #91862617
 @dataclass(repr=False)
@@ -432,6 +432,19 @@ def _search(self:_Attack, model, x0, cls, cnt, bar=None):
             bar.set_postfix_str(f"{done}/{len(x0)} of this chunk succeeded")
     return chunk.best_x, chunk.best_const, chunk.iterations
 
+# %% ../nbs/03_attack.ipynb #f1d0a002
+def authors_momentum(k:int, # iteration k = 0, ..., I−1
+                    ) -> float:
+    "The momentum weight of the authors' code: (k+1)/(k+4), FISTA's k/(k+3) one step ahead."
+    return momentum(k + 1)
+
+def no_momentum(k:int, # iteration k = 0, ..., I−1
+               ) -> float:
+    "No momentum: y(k+1) = x(k+1), ISTA."
+    return 0.0
+
+MOMENTUM_RULES = {"paper": momentum, "authors": authors_momentum, "none": no_momentum}
+
 # %% ../nbs/03_attack.ipynb #4fc57d75
 class EAD(_Attack):
     "Elastic-net attack, Algorithm 1 of Chen et al. (2018): FISTA with shrinkage-thresholding."
@@ -440,10 +453,17 @@ class EAD(_Attack):
     @delegates(_Attack.__init__)
     def __init__(self, *,
                  exact_prox:bool=False, # threshold at α_k·β (the exact proximal step), not β
+                 momentum_rule:str="paper", # a key of `MOMENTUM_RULES`: "paper", "authors", "none"
                  **kwargs):
         super().__init__(**kwargs)
-        self.exact_prox = exact_prox
-    def _settings(self): return super()._settings() + (", exact_prox" if self.exact_prox else "")
+        if momentum_rule not in MOMENTUM_RULES:
+            raise ValueError(f"momentum_rule must be one of {list(MOMENTUM_RULES)}, "
+                             f"got {momentum_rule!r}")
+        self.exact_prox, self.momentum_rule = exact_prox, momentum_rule
+    def _settings(self):
+        prox = ", exact_prox" if self.exact_prox else ""
+        rule = "" if self.momentum_rule == "paper" else f", momentum={self.momentum_rule}"
+        return super()._settings() + prox + rule
     def _start(self, x0): return {"x": x0.clone(), "y": x0.clone()}
 
 # %% ../nbs/03_attack.ipynb #995af592
@@ -458,7 +478,7 @@ def _iterate(self:EAD, st, k, model, x0, cls, c, cnt):
     a = step_size(k, self.learning_rate, self.max_iterations)
     z = y - a * (grad + 2 * (y - x0))                                   # y − α_k ∇g(y)
     x = shrink(z, x0, a * self.beta if self.exact_prox else self.beta, *self.box)
-    st["y"] = x + momentum(k) * (x - st["x"])
+    st["y"] = x + MOMENTUM_RULES[self.momentum_rule](k) * (x - st["x"])
     st["x"] = x
     cnt.forward += 1
     cnt.backward += 1
