@@ -128,10 +128,10 @@ def _same_as_committed(rep:dict, committed:Path, log=print):
 
 # %% ../nbs/90_cli.ipynb #67cb9630
 def _print_claims(claims:list):
+    from ead_repro.runner import VERDICTS
     print("\nThe paper's claims on this table:")
     for c in claims:
-        verdict = {True: "held", False: "NOT held", None: "not measured"}[c["held"]]
-        print(f"  [{verdict}] {c['claim']}\n      {c['detail']}")
+        print(f"  [{VERDICTS[c['held']]}] {c['claim']}\n      {c['detail']}")
 
 def main_job(args, # the parsed arguments of `ead_repro main`
             ) -> int:

@@ -21,11 +21,11 @@ from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_tab
                                 provenance, write_atomic, to_json)
 
 # %% auto #0
-__all__ = ['SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'Scale', 'get_scale', 'attack_spec', 'attack_slug', 'make_attack',
-           'Section', 'setup_run', 'records_dir', 'report_dir', 'store_key', 'run_rows', 'section_table', 'Claim',
-           'table_value', 'any_missing', 'check_claims', 'claims_frame', 'write_report', 'beta_series', 'save_figure',
-           'figure_path', 'plot_beta', 'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table',
-           'describe_report', 'figure_links', 'show_figures']
+__all__ = ['SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale', 'attack_spec', 'attack_slug',
+           'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir', 'store_key', 'run_rows', 'section_table',
+           'Claim', 'table_value', 'any_missing', 'check_claims', 'claims_frame', 'write_report', 'beta_series',
+           'save_figure', 'figure_path', 'plot_beta', 'beta_figures', 'draw_figures', 'run_section', 'results_root',
+           'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #6cc04b2c
 @dataclass(frozen=True)
@@ -326,14 +326,14 @@ def check_claims(t:pd.DataFrame, # a table in the paper's layout (ours or the pa
         out.append(c)
     return out
 
-_VERDICTS = {True: "held", False: "NOT held", None: "not measured"}
+VERDICTS = {True: "held", False: "NOT held", None: "not measured"}  # a claim's `held`, in words
 
 def claims_frame(claims:list, # `Claim`s or their dicts
                 ) -> pd.DataFrame:
     "Claims (objects or their dicts) as a table: section, data set, claim, verdict, numbers."
     rows = [c if isinstance(c, dict) else c.as_dict() for c in claims]
     return pd.DataFrame([{"experiment": r["experiment"], "dataset": r["dataset"],
-                          "claim": r["claim"], "verdict": _VERDICTS[r["held"]],
+                          "claim": r["claim"], "verdict": VERDICTS[r["held"]],
                           "numbers": r["detail"]} for r in rows])
 
 # %% ../nbs/06_runner.ipynb #ca7141b0
@@ -442,6 +442,19 @@ def plot_beta(ours:pd.DataFrame, # our table in the paper's layout
     fig.tight_layout()
     save_figure(fig, path)
     return fig
+
+# %% ../nbs/06_runner.ipynb #e8c37422
+def beta_figures(prefixes:list, # the β sweeps a section draws, e.g. ["COV", "EAD (EN rule)"]
+                ) -> tuple:
+    "A section's (`plan_figures`, `draw_figure`) for its one figure: its β sweeps by `plot_beta`."
+    def plan(section, scale, dataset:str, out, figures) -> list:
+        return [(figure_path(figures, scale, section.name, dataset, "beta"), None)]
+    def draw(section, scale, dataset:str, out, path, row, tables:dict):
+        label = f"{DATASETS[dataset]}, {get_scale(scale).name} scale"
+        title = f"{section.title} ({label}; average case; dashed: the paper)"
+        return plot_beta(tables["ours"], tables["paper"], prefixes, title=title, path=path)
+    return plan, draw
+
 
 # %% ../nbs/06_runner.ipynb #cbda84c0
 def draw_figures(section:Section, # whose figures

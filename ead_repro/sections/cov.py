@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from ..formulation import NORMS
 from ..data import DATASETS
-from ..runner import (Section, Claim, beta_series, plot_beta, figure_path, get_scale,
+from ..runner import (Section, Claim, beta_series, beta_figures, figure_path, get_scale,
                               run_section, find_report, describe_report, report_table, check_claims,
                               show_figures, results_root)
 
@@ -57,16 +57,7 @@ def claim_cov_insensitive(t:pd.DataFrame, # a table in the paper's layout
 # %% ../../nbs/sections/01_cov.ipynb #25694bd9
 _TITLE = "COV vs EAD for the elastic-net formulation (7) across β"
 
-def _plan(section, scale, dataset:str, out, figures) -> list:
-    "One figure: the β sweeps."
-    return [(figure_path(figures, scale, section.name, dataset, "beta"), None)]
-
-def _draw(section, scale, dataset:str, out, path, row, tables:dict):
-    "The β sweeps of COV and EAD, ours beside the paper's."
-    label = f"{DATASETS[dataset]}, {get_scale(scale).name} scale"
-    title = f"{section.title} ({label}; average case; dashed: the paper)"
-    return plot_beta(tables["ours"], tables["paper"], ["COV", "EAD (EN rule)"], title=title,
-                     path=path)
+_plan, _draw = beta_figures(["COV", "EAD (EN rule)"])  # its one figure
 
 SECTION = Section("cov", _TITLE, order=1, tables={"mnist": "table1", "cifar": "table5"},
                   figures={"mnist": "Table 1", "cifar": "Table 5"},

@@ -149,6 +149,13 @@ def _paired_l1(out, variant, images, scale):
         cols[r] = ok.set_index("image")["l1"]
     return pd.DataFrame(cols)
 
+def _paired_arrays(out, variant, baseline, images, scale):
+    "(variant, baseline) per-image L1 of both rules as arrays, on the images both have; or None."
+    a, b = _paired_l1(out, variant, images, scale), _paired_l1(out, baseline, images, scale)
+    if a is None or b is None: return None
+    common = a.dropna().index.intersection(b.dropna().index)
+    return a.loc[common].to_numpy(), b.loc[common].to_numpy()
+
 def gap_closed(out, # results root
                variant:str, # the variant measured
                baseline:str="ours", # what it is compared with, on the same images
@@ -158,10 +165,9 @@ def gap_closed(out, # results root
                seed:int=0, # the bootstrap's seed
               ) -> dict:
     "Fraction of the way from `baseline`'s rule gap to the paper's that `variant` goes, and CI."
-    a, b = _paired_l1(out, variant, images, scale), _paired_l1(out, baseline, images, scale)
-    if a is None or b is None: return None
-    common = a.dropna().index.intersection(b.dropna().index)
-    a, b = a.loc[common].to_numpy(), b.loc[common].to_numpy()
+    pair = _paired_arrays(out, variant, baseline, images, scale)
+    if pair is None: return None
+    a, b = pair
     target = paper_rule_gap()
     def frac(i):
         ra, rb = a[i, 1].sum() / a[i, 0].sum(), b[i, 1].sum() / b[i, 0].sum()
@@ -182,10 +188,9 @@ def ratio_shift(out, # results root
                 seed:int=0, # the bootstrap's seed
                ) -> dict:
     "The rule gap of `variant` minus `baseline`'s on the same images, with a 90% interval."
-    a, b = _paired_l1(out, variant, images, scale), _paired_l1(out, baseline, images, scale)
-    if a is None or b is None: return None
-    common = a.dropna().index.intersection(b.dropna().index)
-    a, b = a.loc[common].to_numpy(), b.loc[common].to_numpy()
+    pair = _paired_arrays(out, variant, baseline, images, scale)
+    if pair is None: return None
+    a, b = pair
     gap = lambda m, i: m[i, 1].sum() / m[i, 0].sum()
     rng = np.random.default_rng(seed)
     idx = [rng.integers(0, len(a), len(a)) for _ in range(n_boot)]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import pandas as pd
 from ..data import DATASETS
-from ..runner import (Section, Claim, any_missing, beta_series, plot_beta, figure_path,
+from ..runner import (Section, Claim, any_missing, beta_series, beta_figures, figure_path,
                               get_scale, run_section, find_report, describe_report, report_table,
                               check_claims, show_figures, results_root)
 
@@ -39,16 +39,7 @@ def claim_l1_rule(t:pd.DataFrame, # a table in the paper's layout
 # %% ../../nbs/sections/02_rule.ipynb #07233e45
 _TITLE = "EN vs L1 decision rule in EAD across β"
 
-def _plan(section, scale, dataset:str, out, figures) -> list:
-    "One figure: the β sweeps of both rules."
-    return [(figure_path(figures, scale, section.name, dataset, "beta"), None)]
-
-def _draw(section, scale, dataset:str, out, path, row, tables:dict):
-    "Both rules' β sweeps, ours beside the paper's (Figures 2, 5)."
-    label = f"{DATASETS[dataset]}, {get_scale(scale).name} scale"
-    title = f"{section.title} ({label}; average case; dashed: the paper)"
-    return plot_beta(tables["ours"], tables["paper"], ["EAD (EN rule)", "EAD (L1 rule)"],
-                     title=title, path=path)
+_plan, _draw = beta_figures(["EAD (EN rule)", "EAD (L1 rule)"])  # its one figure
 
 SECTION = Section("rule", _TITLE, order=2, tables={"mnist": "table6", "cifar": "table7"},
                   figures={"mnist": "Figure 2, Table 6", "cifar": "Figure 5, Table 7"},
