@@ -56,6 +56,7 @@ def _ready(dataset:str, scale, device, required:bool, log) -> bool:
     "Load the model, data and attack set of `dataset` (cached); False, or exit, when missing."
     from ead_repro.runner import setup_run
     from ead_repro.data import DATASETS
+    if dataset not in DATASETS: return True  # a section's own data set: its `run` loads it
     try: setup_run(dataset, scale, device)
     except FileNotFoundError as e:  # no checkpoint or no data
         if required: raise SystemExit(str(e))
@@ -66,7 +67,7 @@ def _ready(dataset:str, scale, device, required:bool, log) -> bool:
 # %% ../nbs/90_cli.ipynb #bd761367
 def run(section:str="all", # a name in `sections()`, or "all"
         scale:str="smoke", # a name in `runner.SCALES` (smoke, quick, cpu, grid, paper)
-        dataset:str="all", # "mnist", "cifar" or "all"
+        dataset:str="all", # "mnist", "cifar", "imagenet" or "all"
         out="results", # results root
         figures="figures", # figures folder
         device:str="cpu", # where the attacks run
@@ -79,10 +80,12 @@ def run(section:str="all", # a name in `sections()`, or "all"
     get_scale(scale)
     dev, known = _device(device), sections()
     chosen = list(known.values()) if section == "all" else [known[section]]
-    reports = []
-    for d in (list(DATASETS) if dataset == "all" else [dataset]):
+    reports, alone = [], len(chosen) == 1
+    for d in (list(chosen[0].tables if alone else DATASETS) if dataset == "all" else [dataset]):
         if not _ready(d, scale, dev, dataset != "all", log): continue
-        for s in chosen:
+        pairs = [s for s in chosen if d in s.tables]
+        if not pairs and dataset != "all": raise SystemExit(f"no section {section} on {d}")
+        for s in pairs:
             r = run_section(s, scale, d, out, figures, dev, progress, log)
             made = ", ".join(str(p) for p in r["figures"]) or "none"
             log(f"  computed {sum(r['computed'].values())} (image, target) rows in "
@@ -173,7 +176,8 @@ def _run_parser(sub):
                                    "(resumes a killed run)")
     r.add_argument("section", choices=[*sections(), "all"], help="a section of the paper, or all")
     r.add_argument("--scale", required=True, choices=list(SCALES))
-    r.add_argument("--dataset", default="all", choices=[*DATASETS, "all"])
+    own = sorted({d for s in sections().values() for d in s.tables} - set(DATASETS))
+    r.add_argument("--dataset", default="all", choices=[*DATASETS, *own, "all"])
     r.add_argument("--out", default="results", help="results root (default: results)")
     r.add_argument("--figures", default="figures", help="figures folder (default: figures)")
     _common(r)
