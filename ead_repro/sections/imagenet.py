@@ -280,21 +280,21 @@ def write_imagenet_report(section:Section, # the ImageNet section
     return dict(ours=ours, paper=paper, status=status, provenance=prov, claims=claims,
                 folder=folder)
 
-# %% ../../nbs/sections/07_imagenet.ipynb #f921f798
-def _caption(c:int) -> str:
+# %% ../../nbs/sections/07_imagenet.ipynb #1d15b7b6
+def _caption(c:int, width:int=22) -> str:
     name = aset_class_names()[int(c)]
-    return name if len(name) <= 22 else name[:21] + "…"
+    return name if len(name) <= width else name[:width - 1] + "…"
 
 def _predicted(model, images:list, device="cpu") -> list:
     "The model's class for each C×H×W array of `images`."
     x = torch.from_numpy(np.stack(images)).float().to(device)
     return predict(model, x, 8).cpu().tolist()
 
-def _panel(ax, img:np.ndarray, text:str, color:str="black"):
+def _panel(ax, img:np.ndarray, text:str, color:str="black", size:int=7):
     ax.imshow(np.clip(img.transpose(1, 2, 0), 0, 1))
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(text, fontsize=7, color=color)
+    ax.set_title(text, fontsize=size, color=color)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #85147e16
 def figure1(scale, # an ImageNet scale (or its name)
@@ -332,30 +332,36 @@ def magnify(delta:np.ndarray, # a perturbation x_adv − x0
     k = 1. / m if m > 0 else 1.
     return np.clip(.5 + delta * k / 2, 0, 1), k
 
-# %% ../../nbs/sections/07_imagenet.ipynb #af894b27
+# %% ../../nbs/sections/07_imagenet.ipynb #d392bf4a
+def _attack_panels(axes, row:str, adv:np.ndarray, x0:np.ndarray, pred:int, t:int):
+    "One attack's column: its adversarial example (captioned) over its perturbation, magnified."
+    delta, k = magnify(adv - x0)
+    ok = "black" if pred == t else "red"
+    _panel(axes[0], adv, f"{row}\nnow: {_caption(pred, 16)}", ok, 6)
+    _panel(axes[1], delta, f"perturbation ×{k:.0f}" if k > 1 else "no perturbation", size=6)
+
 def figure8(section:Section, # the ImageNet section (its rows, in Table 10's order)
             scale, # an ImageNet scale (or its name)
             out, # results root
             path=None, # where the PNG goes; None: nowhere
             device="cpu", # where the model runs
            ):
-    "Figure 8: a row per attack: the photo, its adversarial example, the perturbation magnified."
+    "Figure 8: the photo; per attack its adversarial example and the perturbation magnified."
     import matplotlib.pyplot as plt
     s = imagenet_scale(scale)
     model, _, aset = imagenet_setup(s, device)
     i = figure_image(aset)
-    x0, t = aset.x[i].numpy(), int(aset.target[i])
-    fig, axes = plt.subplots(len(section.rows), 3, figsize=(4.2, 1.45 * len(section.rows)))
-    for ax, row in zip(axes, section.rows):
+    x0, t, rows = aset.x[i].numpy(), int(aset.target[i]), section.rows
+    fig, axes = plt.subplots(2, len(rows) + 1, figsize=(1.2 * (len(rows) + 1), 3.1))
+    _panel(axes[0, 0], x0, f"original\n{_caption(aset.y[i], 16)}", size=6)
+    axes[1, 0].axis("off")
+    for j, row in enumerate(rows, 1):
         folder = records_dir(out, s, DATASET, attack_spec(row))
         adv = RecordStore(folder).adversarial().get((i, t)) if folder.exists() else None
-        if adv is None: adv = x0
-        pred = _predicted(model, [adv], device)[0]
-        delta, k = magnify(adv - x0)
-        _panel(ax[0], x0, f"{row}\noriginal: {_caption(aset.y[i])}")
-        _panel(ax[1], adv, f"predicted: {_caption(pred)}", "black" if pred == t else "red")
-        _panel(ax[2], delta, f"perturbation ×{k:.0f}" if k > 1 else "no perturbation")
-    fig.suptitle(f"target: {_caption(t)} (EfficientNet-Lite0, {s.name} scale)", fontsize=8)
+        adv = x0 if adv is None else adv
+        _attack_panels(axes[:, j], row, adv, x0, _predicted(model, [adv], device)[0], t)
+    fig.suptitle(f"Target: {_caption(t)} (EfficientNet-Lite0, {s.name} scale; a red caption: "
+                 "the attack failed)", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
     return fig
