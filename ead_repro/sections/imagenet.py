@@ -24,7 +24,7 @@ from ..runner import (Scale, Section, Claim, SCALES, table_value, any_missing, a
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
            'claim_full_asr', 'claim_fgm_lower', 'ImageNetScale', 'halving_grid', 'imagenet_scale', 'describe_scale',
            'imagenet_setup', 'figure_image', 'aset_class_names', 'run_attacks', 'figure1_set', 'run_figure1',
-           'write_imagenet_report', 'figure1', 'magnify', 'figure8', 'run_imagenet']
+           'write_imagenet_report', 'figure1', 'magnify', 'figure8', 'run_imagenet', 'run_budget_check', 'budget_table']
 
 # %% ../../nbs/sections/07_imagenet.ipynb #a7ad6f9e
 def l1_cut(ead_l1:float, # EAD's mean L1
@@ -411,3 +411,51 @@ SECTION = Section("imagenet", "Every attack on ImageNet (EfficientNet-Lite0, foo
                   figures={DATASET: "Table 2 (ImageNet), Table 10, Figures 1 and 8"},
                   claims=(claim_l1_cut, claim_full_asr, claim_fgm_lower),
                   plan_figures=_plan, draw_figure=_draw, run=run_imagenet)
+
+# %% ../../nbs/sections/07_imagenet.ipynb #4407044d
+def _budget_dir(out, s:ImageNetScale) -> Path:
+    return records_dir(out, s, DATASET, attack_spec("EAD (EN rule)")).with_name(
+        "budget-ead-en-b0.001")
+
+def run_budget_check(scale, # an ImageNet scale (or its name): its photos and targets
+                     out, # results root
+                     images:int=2, # the first photos of the attack set
+                     steps:int=2, # binary-search steps
+                     iterations:int=200, # iterations per step
+                     const:float=1.0, # first c
+                     device="cpu", # where it runs
+                     progress:bool=True, # a progress bar
+                    ) -> RecordStore:
+    "EAD (EN rule) at a larger budget on the first `images` photos, resuming; its store."
+    from ead_repro.attack import EAD
+    s = imagenet_scale(scale)
+    model, card, aset = imagenet_setup(s, device)
+    attack = EAD(beta=1e-3, decision_rule="EN", max_iterations=iterations,
+                 binary_search_steps=steps, initial_const=const)
+    key = {**_key(attack_spec("EAD (EN rule)"), s, card, aset), "settings": repr(attack),
+           "initial_const": const, "budget_images": images,
+           "budget": f"{steps} × {iterations} iterations from c = {const:g}"}
+    prov = provenance(s.name, device, aset.source, s.seed, model=card["name"], note=NOTE)
+    store = _open_store(_budget_dir(out, s), key, prov)
+    return run_attack_set(attack, model, aset, store, images=list(range(images)),
+                          images_per_batch=images, device=device, progress=progress)
+
+# %% ../../nbs/sections/07_imagenet.ipynb #52326799
+def budget_table(scale, # an ImageNet scale (or its name)
+                 out, # results root
+                ) -> "pd.DataFrame":
+    "Mean L1, L2, L∞ and successes of the budget check beside the scale's EAD and I-FGM-L1 rows."
+    import pandas as pd
+    s = imagenet_scale(scale)
+    folder = _budget_dir(out, s)
+    if not (folder / "meta.json").exists(): return None
+    st = RecordStore(folder)
+    check = st.records()
+    sources = {f"EAD (EN rule), {st.meta['key']['budget']}": check}
+    for row in ("EAD (EN rule)", "I-FGM-L1"):
+        r = RecordStore(records_dir(out, s, DATASET, attack_spec(row))).records()
+        sources[f"{row}, the {s.name} scale"] = r[r["image"].isin(check["image"])]
+    cols = ["success", *NORMS]
+    return pd.DataFrame({k: {**r[r.success][list(NORMS)].mean().to_dict(),
+                             "success": f"{int(r.success.sum())} of {len(r)}"}
+                         for k, r in sources.items()}).T[cols]
