@@ -23,7 +23,7 @@ from ..runner import (Scale, Section, Claim, SCALES, table_value, any_missing, a
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
            'claim_full_asr', 'claim_fgm_lower', 'ImageNetScale', 'halving_grid', 'imagenet_scale', 'describe_scale',
-           'imagenet_setup', 'figure_image', 'aset_class_names', 'run_attacks', 'figure1_set', 'run_figure1',
+           'imagenet_setup', 'figure_image', 'class_names', 'run_attacks', 'figure1_set', 'run_figure1',
            'write_imagenet_report', 'figure1', 'magnify', 'figure8', 'run_imagenet', 'run_budget_check', 'budget_table']
 
 # %% ../../nbs/sections/07_imagenet.ipynb #a7ad6f9e
@@ -173,14 +173,15 @@ def _key(spec:dict, s:ImageNetScale, card:dict, aset) -> dict:
 def figure_image(aset, # the attack set
                 ) -> int:
     "The position in `aset` of the photo of Figures 1 and 8 (the first, if it is not there)."
-    names = [aset_class_names()[int(y)] for y in aset.y]
+    names = [class_names()[int(y)] for y in aset.y]
     return names.index(FIGURE_CLASS) if FIGURE_CLASS in names else 0
 
-def aset_class_names() -> list:
-    "The 1000 class names (`ead_repro.data.imagenet_class_names`), cached."
+_NAMES = []
+
+def class_names() -> list:
+    "The 1000 ImageNet class names (`ead_repro.data.imagenet_class_names`), read once."
     from ead_repro.data import imagenet_class_names
-    global _NAMES
-    if "_NAMES" not in globals(): _NAMES = imagenet_class_names()
+    if not _NAMES: _NAMES.extend(imagenet_class_names())
     return _NAMES
 
 # %% ../../nbs/sections/07_imagenet.ipynb #ca01ba84
@@ -232,7 +233,12 @@ def figure1_set(aset, # the section's attack set
     return AttackSet(aset.index[i:i + 1], aset.x[i:i + 1], aset.y[i:i + 1], t[:, 0], t,
                      aset.source, seed)
 
-def run_figure1(scale, out, device="cpu", progress:bool=True, log=print) -> int:
+def run_figure1(scale, # an ImageNet scale (or its name)
+                out, # results root
+                device="cpu", # where the attack runs
+                progress:bool=True, # a progress bar
+                log=print, # where the status line goes; None: nowhere
+               ) -> int:
     "EAD (EN rule) toward Figure 1's three targets, resuming; how many it computed now."
     s, spec = imagenet_scale(scale), attack_spec("EAD (EN rule)")
     model, card, aset = imagenet_setup(s, device)
@@ -282,7 +288,7 @@ def write_imagenet_report(section:Section, # the ImageNet section
 
 # %% ../../nbs/sections/07_imagenet.ipynb #1d15b7b6
 def _caption(c:int, width:int=22) -> str:
-    name = aset_class_names()[int(c)]
+    name = class_names()[int(c)]
     return name if len(name) <= width else name[:width - 1] + "…"
 
 def _predicted(model, images:list, device="cpu") -> list:
