@@ -439,12 +439,12 @@ def run_budget_check(scale, # an ImageNet scale (or its name): its photos and ta
     attack = EAD(beta=1e-3, decision_rule="EN", max_iterations=iterations,
                  binary_search_steps=steps, initial_const=const)
     key = {**_key(attack_spec("EAD (EN rule)"), s, card, aset), "settings": repr(attack),
-           "initial_const": const, "budget_images": images,
+           "initial_const": const,
            "budget": f"{steps} × {iterations} iterations from c = {const:g}"}
     prov = provenance(s.name, device, aset.source, s.seed, model=card["name"], note=NOTE)
     store = _open_store(_budget_dir(out, s), key, prov)
     return run_attack_set(attack, model, aset, store, images=list(range(images)),
-                          images_per_batch=images, device=device, progress=progress)
+                          images_per_batch=s.images_per_batch, device=device, progress=progress)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #52326799
 def budget_table(scale, # an ImageNet scale (or its name)
