@@ -24,7 +24,8 @@ from ..runner import (Scale, Section, Claim, SCALES, table_value, any_missing, a
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
            'claim_full_asr', 'claim_fgm_lower', 'ImageNetScale', 'halving_grid', 'imagenet_scale', 'describe_scale',
            'imagenet_setup', 'figure_image', 'class_names', 'run_attacks', 'figure1_set', 'run_figure1',
-           'write_imagenet_report', 'figure1', 'magnify', 'figure8', 'run_imagenet', 'run_budget_check', 'budget_table']
+           'write_imagenet_report', 'figure1', 'magnify', 'figure8', 'run_imagenet', 'run_budget_check', 'budget_table',
+           'budget_claim']
 
 # %% ../../nbs/sections/07_imagenet.ipynb #a7ad6f9e
 def l1_cut(ead_l1:float, # EAD's mean L1
@@ -418,7 +419,7 @@ SECTION = Section("imagenet", "Every attack on ImageNet (EfficientNet-Lite0, foo
                   claims=(claim_l1_cut, claim_full_asr, claim_fgm_lower),
                   plan_figures=_plan, draw_figure=_draw, run=run_imagenet)
 
-# %% ../../nbs/sections/07_imagenet.ipynb #4407044d
+# %% ../../nbs/sections/07_imagenet.ipynb #444c6853
 def _budget_dir(out, s:ImageNetScale) -> Path:
     return records_dir(out, s, DATASET, attack_spec("EAD (EN rule)")).with_name(
         "budget-ead-en-b0.001")
@@ -446,7 +447,7 @@ def run_budget_check(scale, # an ImageNet scale (or its name): its photos and ta
     return run_attack_set(attack, model, aset, store, images=list(range(images)),
                           images_per_batch=s.images_per_batch, device=device, progress=progress)
 
-# %% ../../nbs/sections/07_imagenet.ipynb #52326799
+# %% ../../nbs/sections/07_imagenet.ipynb #dca47498
 def budget_table(scale, # an ImageNet scale (or its name)
                  out, # results root
                 ) -> "pd.DataFrame":
@@ -465,3 +466,17 @@ def budget_table(scale, # an ImageNet scale (or its name)
     return pd.DataFrame({k: {**r[r.success][list(NORMS)].mean().to_dict(),
                              "success": f"{int(r.success.sum())} of {len(r)}"}
                          for k, r in sources.items()}).T[cols]
+
+# %% ../../nbs/sections/07_imagenet.ipynb #2049e5d6
+def budget_claim(scale, # an ImageNet scale (or its name)
+                 out, # results root
+                ) -> Claim:
+    "`claim_l1_cut` on the budget check's EAD against the scale's I-FGM-L1, on the same photos."
+    from ead_repro.evaluate import case_table
+    s = imagenet_scale(scale)
+    folder = _budget_dir(out, s)
+    if not (folder / "meta.json").exists(): return None
+    ead = RecordStore(folder).records()
+    ifgm = RecordStore(records_dir(out, s, DATASET, attack_spec("I-FGM-L1"))).records()
+    t = case_table({"EAD (EN rule)": ead, "I-FGM-L1": ifgm[ifgm["image"].isin(ead["image"])]})
+    return claim_l1_cut(t)
