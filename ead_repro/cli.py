@@ -64,6 +64,17 @@ def _ready(dataset:str, scale, device, required:bool, log) -> bool:
     return True
 
 # %% ../nbs/90_cli.ipynb #bd761367
+def _has(s, dataset:str, scale:str, named:bool, log) -> bool:
+    "Whether section `s` runs on `dataset` at `scale`; a section asked for by name says why not."
+    if dataset not in s.tables:  # e.g. transferability is MNIST only
+        if named: log(f"skipping {s.name} on {dataset}: it has {list(s.tables)} only")
+        return False
+    if s.scales is None or scale in s.scales: return True
+    why = f"the {s.name} section has no {scale!r} scale (it has {list(s.scales)})"
+    if named: raise SystemExit(why)
+    log(f"skipping {s.name}: no {scale!r} scale")
+    return False
+
 def run(section:str="all", # a name in `sections()`, or "all"
         scale:str="smoke", # a name in `runner.SCALES` (smoke, quick, cpu, grid, paper)
         dataset:str="all", # "mnist", "cifar" or "all"
@@ -83,6 +94,7 @@ def run(section:str="all", # a name in `sections()`, or "all"
     for d in (list(DATASETS) if dataset == "all" else [dataset]):
         if not _ready(d, scale, dev, dataset != "all", log): continue
         for s in chosen:
+            if not _has(s, d, get_scale(scale).name, section != "all", log): continue
             r = run_section(s, scale, d, out, figures, dev, progress, log)
             made = ", ".join(str(p) for p in r["figures"]) or "none"
             log(f"  computed {sum(r['computed'].values())} (image, target) rows in "

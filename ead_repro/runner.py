@@ -124,11 +124,13 @@ def attack_slug(spec:dict, # an `attack_spec`
 # %% ../nbs/06_runner.ipynb #5bc8d8e4
 def make_attack(spec:dict, # an `attack_spec`
                 scale, # a name in `SCALES` or a `Scale`
+                kappa:float=0.0, # confidence κ of C&W, COV and EAD (the paper: 0 but in Table 13)
                ) -> object:
     "The attack of `spec` with the budget and ε grid of `scale`."
     s, kind = get_scale(scale), spec["kind"]
+    if kappa and kind in ("fgm", "ifgm"): raise ValueError(f"{kind} has no confidence κ")
     budget = dict(max_iterations=s.max_iterations, binary_search_steps=s.binary_search_steps,
-                  initial_const=s.initial_const)
+                  initial_const=s.initial_const, kappa=kappa)
     if kind == "cw": return CW(**budget)
     if kind == "cov": return COV(beta=spec["beta"], **budget)
     if kind == "ead": return EAD(beta=spec["beta"], decision_rule=spec["rule"], **budget)
@@ -149,6 +151,7 @@ class Section:
     plan_figures: Callable = None  # (section, scale, dataset, out, figures) -> [(path, row)]
     draw_figure: Callable = None  # (section, scale, dataset, out, path, row, tables) -> Figure
     run: Callable = None  # (section, scale, dataset, out, figures, device, progress, log) -> report
+    scales: tuple = None  # the scales it has; None: every scale of `SCALES`
 
     @property
     def rows(self) -> list:
@@ -500,6 +503,9 @@ def run_section(section:Section, # the section to run
     s = get_scale(scale)
     if dataset not in section.tables:
         raise ValueError(f"unknown data set {dataset!r}; have {list(section.tables)}")
+    if section.scales is not None and s.name not in section.scales:
+        raise ValueError(f"the {section.name} section has no {s.name!r} scale; "
+                         f"have {list(section.scales)}")
     if section.run is not None:
         return section.run(section, s, dataset, out, figures, device, progress, log)
     t0 = time.time()

@@ -292,4 +292,5 @@ SECTION = Section("distillation", "C&W and EAD against defensive distillation", 
                   tables={"mnist": "table11", "cifar": "table12"},
                   figures={"mnist": "Figure 3 (MNIST), Table 11",
                            "cifar": "Figure 3 (CIFAR10), Table 12"},
-                  claims=(claim_distillation_broken,), run=run_distillation)
+                  claims=(claim_distillation_broken,), run=run_distillation,
+                  scales=tuple(DISTILLATIONS))
