@@ -264,14 +264,14 @@ def card_has_recipe(card:dict, # a checkpoint's card
     return all(card.get(k) == v for k, v in recipe.items() if k not in _MEASURED)
 
 def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `name`.json
-                     recipe:dict, # arch, data, epochs, seed, augment, temperature, and more to record
+                     recipe:dict, # arch, data, epochs, seed, augment, temperature, and more
                      folder:Path, # where to write
                      train_set=None, # the training `ImageSet`; None: the recipe's data set's
                      soft:torch.Tensor=None, # N×K soft targets for `train_set` (distillation)
                      log=print, # called with progress lines; None: silent
                      device=None, # where to train; None: the CPU
                     ) -> nn.Module:
-    "Checkpoint `name` by `recipe`: loaded if its card has it, else trained (resuming), with a card."
+    "Checkpoint `name` by `recipe`: loaded if its card has it, else trained (resuming), carded."
     folder, r = Path(folder), dict(recipe)
     card_file, state = folder / f"{name}.json", folder / f".{name}.state"
     card = model_card(name, folder) if card_file.exists() else None
