@@ -104,7 +104,7 @@ def _epoch(model:nn.Module, data:ImageSet, opt, g:torch.Generator, dev, batch_si
 def train(model:nn.Module, # the network, trained in place
           data:ImageSet, # the training images
           epochs:int=1, # passes over `data`
-          lr:float=0.01, # SGD learning rate
+          lr:float=0.01, # learning rate
           momentum:float=0.9, # Nesterov momentum
           batch_size:int=128, # images per step
           temperature:float=1.0, # train on softmax(logits/T)
@@ -116,13 +116,15 @@ def train(model:nn.Module, # the network, trained in place
           resume:str=None, # file for per-epoch state: a killed run continues after its last epoch
           on_epoch=None, # called as on_epoch(epoch, model) after each epoch
           device=None, # where to train (default: where the model is); data moves batch by batch
+          optimizer:str="sgd", # "sgd" (Nesterov momentum: C&W's) or "adam" (`momentum` unused)
          ) -> nn.Module:
-    "Train `model` in place with SGD + Nesterov momentum on `data`; returns it in eval mode."
+    "Train `model` in place with SGD + Nesterov momentum (or Adam) on `data`; eval mode after."
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     dev = torch.device(device) if device else _device(model)
     model.to(dev)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True)
+    opt = (torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam" else
+           torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True))
     for ep in range(_resume(resume, model, opt, g, log), epochs):
         loss = _epoch(model, data, opt, g, dev, batch_size, temperature, soft_labels, augment,
                       f"epoch {ep + 1}/{epochs}", progress)
@@ -246,10 +248,16 @@ def _retrain_command(name:str, epochs:int, limit:int) -> str:
     if limit: cmd += f" --limit {limit}"
     return cmd
 
+def _recipe_words(r:dict) -> str:
+    "The optimiser of a recipe, in words."
+    if r.get("optimizer", "sgd") == "adam": return f"Adam lr {r.get('lr', 1e-3):g}, batch 128"
+    words = f"SGD lr {r.get('lr', 0.01):g}, Nesterov momentum 0.9, batch 128"
+    return words + (" (Carlini & Wagner)" if r.get("lr", 0.01) == 0.01 else "")
+
 def _card(recipe:dict, epoch:int, acc:float, source:str, model) -> dict:
     "The card of a checkpoint after `epoch` epochs of `recipe`."
     return {**recipe, "epochs": epoch, "data_source": source, "test_accuracy": round(acc, 4),
-            "recipe": "SGD lr 0.01, Nesterov momentum 0.9, batch 128 (Carlini & Wagner)",
+            "recipe": _recipe_words(recipe),
             "host": platform.machine(), "device": str(_device(model))}
 
 
@@ -264,14 +272,14 @@ def card_has_recipe(card:dict, # a checkpoint's card
     return all(card.get(k) == v for k, v in recipe.items() if k not in _MEASURED)
 
 def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `name`.json
-                     recipe:dict, # arch, data, epochs, seed, augment, temperature, and more
+                     recipe:dict, # arch, data, epochs, seed, augment, temperature, [optimizer, lr]
                      folder:Path, # where to write
                      train_set=None, # the training `ImageSet`; None: the recipe's data set's
                      soft:torch.Tensor=None, # N×K soft targets for `train_set` (distillation)
                      log=print, # called with progress lines; None: silent
                      device=None, # where to train; None: the CPU
                     ) -> nn.Module:
-    "Checkpoint `name` by `recipe`: loaded if its card has it, else trained (resuming), carded."
+    "Checkpoint `name` by `recipe`: loaded if its card has it, else trained (resuming); its card."
     folder, r = Path(folder), dict(recipe)
     card_file, state = folder / f"{name}.json", folder / f".{name}.state"
     card = model_card(name, folder) if card_file.exists() else None
@@ -288,9 +296,11 @@ def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `nam
         if log: log(f"{name}: epoch {ep}: test accuracy {acc:.4f}")
         save_model(m, name, _card(r, ep, acc, tr.source, m), folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return train(model, tr, r["epochs"], temperature=r["temperature"], soft_labels=soft,
-                 augment=r["augment"], seed=r["seed"], log=log, resume=state,
-                 on_epoch=on_epoch, device=device)
+    adam = r.get("optimizer") == "adam"
+    return train(model, tr, r["epochs"], r.get("lr", 1e-3 if adam else 0.01),
+                 temperature=r["temperature"], soft_labels=soft, augment=r["augment"],
+                 seed=r["seed"], log=log, resume=state, on_epoch=on_epoch, device=device,
+                 optimizer="adam" if adam else "sgd")
 
 
 # %% ../nbs/01_models.ipynb #414a6df0
