@@ -268,8 +268,9 @@ def __call__(self:_Attack,
 
 # %% ../nbs/03_attack.ipynb #c4ec0002
 def _bar(on, total, desc):
-    "A tqdm bar, or None when `on` is false."
+    "A tqdm bar, or None when `on` is false; `on` itself when it is a bar (the caller's)."
     if not on: return None
+    if hasattr(on, "update"): return on
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, unit="step")
 

@@ -27,6 +27,10 @@ __all__ = ['SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_
            'save_figure', 'figure_path', 'plot_beta', 'beta_figures', 'draw_figures', 'run_section', 'results_root',
            'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
 
+# %% ../nbs/06_runner.ipynb #cb4cf840
+from .data import InputError
+from .evaluate import figure_theme
+
 # %% ../nbs/06_runner.ipynb #6cc04b2c
 @dataclass(frozen=True)
 class Scale:
@@ -226,9 +230,10 @@ def _run_provenance(s:Scale, device, aset, card, **extra) -> dict:
 def _open_store(folder:Path, key:dict, session:dict=None) -> RecordStore:
     "The store at `folder` under `key` (a new session recorded when `session` is given)."
     try: return RecordStore(folder, key, session)
-    except ValueError as e:
+    except InputError as e:
+        if "records of another run" not in str(e): raise
         msg = f"{e}. Remove it to recompute with the current model and settings."
-        raise ValueError(msg) from None
+        raise InputError(msg) from None
 
 # %% ../nbs/06_runner.ipynb #64817b52
 def run_rows(rows:list, # paper table row names
@@ -433,6 +438,7 @@ def plot_beta(ours:pd.DataFrame, # our table in the paper's layout
              ):
     "ASR, L1, L2, L∞ against β for each sweep: ours solid, the paper's dashed (Figures 2, 5)."
     import matplotlib.pyplot as plt
+    figure_theme()
     fig, axes = plt.subplots(1, 4, figsize=(13, 3))
     betas = sorted({b for p in prefixes for t in (ours, paper)
                     for b in beta_series(t, p, case).index})
