@@ -96,6 +96,8 @@ def _has(s, dataset:str, scale:str, named:bool, log) -> bool:
     log(f"skipping {s.name}: no {scale!r} scale")
     return False
 
+
+# %% ../nbs/90_cli.ipynb #0a7e82a4
 def _choose(section:str, dataset:str, scale) -> tuple:
     "([`Section`], [data set]) that `section` and `dataset` name (\"all\": every one), or refuse."
     from ead_repro.runner import SCALES, Scale

@@ -14,8 +14,8 @@ from ..formulation import NORMS, margin
 from ..data import DATASETS, select_attack_set, load_dataset, predict
 from ..models import load_model, model_card, CHECKPOINTS
 from ..attack import EAD
-from ..evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_csv,
-                                provenance, save_tables, write_atomic, to_json)
+from ..evaluate import (CASES, figure_theme, RecordStore, run_attack_set, case_table,
+                                paper_csv, provenance, save_tables, write_atomic, to_json)
 from ..runner import (Section, Claim, any_missing, get_scale, attack_spec, attack_slug,
                               make_attack, store_key, check_claims, figure_path, save_figure,
                               find_report, setup_run, _open_store, _run_provenance)
@@ -207,6 +207,7 @@ def plot_transfer(ours:pd.DataFrame, # (attack, κ) rows in case layout
                  ):
     "Figure 4: transfer ASR against κ (ours, the paper's dashed); the target margin against κ."
     import matplotlib.pyplot as plt
+    colours = figure_theme()
     fig, axes = plt.subplots(1, 2 if margins else 1, figsize=(10 if margins else 5.5, 3.3),
                              squeeze=False)
     ax = axes[0, 0]
@@ -214,17 +215,17 @@ def plot_transfer(ours:pd.DataFrame, # (attack, κ) rows in case layout
         for t, style, label in ((ours, "-o", r), (paper, "--", f"{r} (paper)")):
             if r in t.index.get_level_values("attack"):
                 s = _kappa_series(t, r)
-                ax.plot(s.index, s.to_numpy(), style, color=f"C{k}", label=label, ms=4)
+                ax.plot(s.index, s.to_numpy(), style, color=colours[k], label=label, ms=4)
     for k, r in enumerate(REFERENCE_ROWS):
         if (r, "None") in ours.index:
-            ax.axhline(ours.loc[(r, "None"), ("Average case", "ASR")], color=f"C{k + 3}",
+            ax.axhline(ours.loc[(r, "None"), ("Average case", "ASR")], color=colours[k + 3],
                        lw=1, ls=":", label=f"{r} (no κ)")
     ax.set(xlabel="confidence κ", ylabel="transfer ASR (%)", ylim=(-2, 102))
     ax.legend(fontsize=6)
     if margins:
         for k, (r, m) in enumerate(margins.items()):
             ks = sorted(m, key=float)
-            axes[0, 1].plot([float(x) for x in ks], [m[x] for x in ks], "-o", color=f"C{k}",
+            axes[0, 1].plot([float(x) for x in ks], [m[x] for x in ks], "-o", color=colours[k],
                             label=r, ms=4)
         axes[0, 1].axhline(0, color="k", lw=.5)
         axes[0, 1].set(xlabel="confidence κ", ylabel="median margin on the target network")
