@@ -58,8 +58,8 @@ def transfer_scale(scale, # a name in `TRANSFERS`, or a `Scale` of that name
 # %% ../../nbs/sections/05_transferability.ipynb #fe48a716
 def source_attacks(plan:Transfer, # what the scale runs
                   ) -> list:
-    "(row, κ) of every attack run on the source: the κ rows at each κ, I-FGM once (κ None)."
-    return [(r, k) for r in KAPPA_ROWS for k in plan.kappas] + [(r, None) for r in REFERENCE_ROWS]
+    "(row, κ) of every attack run on the source: I-FGM once (κ None), then each κ's three rows."
+    return [(r, None) for r in REFERENCE_ROWS] + [(r, k) for k in plan.kappas for r in KAPPA_ROWS]
 
 def transfer_slug(row:str, # a row of Table 13
                   kappa, # its κ, or None (I-FGM)
