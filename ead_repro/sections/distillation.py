@@ -14,8 +14,8 @@ from ..formulation import NORMS
 from ..data import DATASETS, load_dataset
 from ..models import (RECIPES, CHECKPOINTS, load_model, model_card, card_has_recipe,
                               soft_labels, train_checkpoint)
-from ..evaluate import (CASES, case_table, paper_csv, provenance, save_tables,
-                                write_atomic)
+from ..evaluate import (CASES, figure_theme, case_table, paper_csv, provenance,
+                                save_tables, write_atomic)
 from ..runner import (Section, Claim, any_missing, get_scale, run_rows, section_table,
                               setup_run, records_dir, check_claims, figure_path, save_figure,
                               find_report, results_root, show_figures, VERDICTS)
@@ -178,6 +178,7 @@ def plot_distillation(ours:pd.DataFrame, # (T, attack) rows in case layout
                      ):
     "Figure 3: ASR against T for each attack (ours, the paper's dashed); top logit against T."
     import matplotlib.pyplot as plt
+    colours = figure_theme()
     fig, axes = plt.subplots(1, 2 if profiles else 1, figsize=(9 if profiles else 5, 3.2),
                              squeeze=False)
     ax = axes[0, 0]
@@ -185,7 +186,7 @@ def plot_distillation(ours:pd.DataFrame, # (T, attack) rows in case layout
         for t, style, label in ((ours, "-o", a), (paper, "--", f"{a} (paper)")):
             if a not in t.index.get_level_values("attack"): continue
             s = t.xs(a, level="attack")[("Average case", "ASR")]
-            ax.plot(s.index, s.to_numpy(float), style, color=f"C{k}", label=label, ms=4)
+            ax.plot(s.index, s.to_numpy(float), style, color=colours[k], label=label, ms=4)
     ax.set(xlabel="temperature T", ylabel="ASR (%)", ylim=(-2, 105))
     ax.legend(fontsize=6)
     if profiles:
@@ -292,4 +293,5 @@ SECTION = Section("distillation", "C&W and EAD against defensive distillation", 
                   tables={"mnist": "table11", "cifar": "table12"},
                   figures={"mnist": "Figure 3 (MNIST), Table 11",
                            "cifar": "Figure 3 (CIFAR10), Table 12"},
-                  claims=(claim_distillation_broken,), run=run_distillation)
+                  claims=(claim_distillation_broken,), run=run_distillation,
+                  scales=tuple(DISTILLATIONS))

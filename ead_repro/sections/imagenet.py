@@ -417,7 +417,8 @@ SECTION = Section("imagenet", "Every attack on ImageNet (EfficientNet-Lite0, foo
                   order=7, tables={DATASET: "table10"},
                   figures={DATASET: "Table 2 (ImageNet), Table 10, Figures 1 and 8"},
                   claims=(claim_l1_cut, claim_full_asr, claim_fgm_lower),
-                  plan_figures=_plan, draw_figure=_draw, run=run_imagenet)
+                  plan_figures=_plan, draw_figure=_draw, run=run_imagenet,
+                  scales=tuple(IMAGENET_SCALES))
 
 # %% ../../nbs/sections/07_imagenet.ipynb #444c6853
 def _budget_dir(out, s:ImageNetScale) -> Path:
