@@ -98,13 +98,15 @@ def _has(s, dataset:str, scale:str, named:bool, log) -> bool:
     return False
 
 
-# %% ../nbs/90_cli.ipynb #0a7e82a4
+# %% ../nbs/90_cli.ipynb #c508789c
 def datasets() -> list:
     "What `--dataset` takes: MNIST, CIFAR-10, and the data sets of sections with their own."
     from ead_repro.data import DATASETS
     own = sorted({d for s in sections().values() for d in s.tables} - set(DATASETS))
     return [*DATASETS, *own]
 
+
+# %% ../nbs/90_cli.ipynb #0a7e82a4
 def _choose(section:str, dataset:str, scale) -> tuple:
     "([`Section`], [data set]) that `section` and `dataset` name (\"all\": every one), or refuse."
     from ead_repro.runner import SCALES, Scale
