@@ -83,6 +83,7 @@ def run(section:str="all", # a name in `sections()`, or "all"
     for d in (list(DATASETS) if dataset == "all" else [dataset]):
         if not _ready(d, scale, dev, dataset != "all", log): continue
         for s in chosen:
+            if d not in s.tables: continue  # a section of one data set only
             r = run_section(s, scale, d, out, figures, dev, progress, log)
             made = ", ".join(str(p) for p in r["figures"]) or "none"
             log(f"  computed {sum(r['computed'].values())} (image, target) rows in "
