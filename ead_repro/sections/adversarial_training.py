@@ -343,15 +343,13 @@ def _examples_made(a:AdvTrainingScale, dataset:str, out) -> dict:
     "Per generator: rows attacked, successes, mean distortions of the successes, cost."
     made = {}
     for row in GENERATORS:
-        where = records_dir(out, a.generation_scale(), dataset, attack_spec(row), f"{dataset}-train")
-        if not (where / "meta.json").exists(): continue
-        st = RecordStore(where)
+        rel = records_dir(".", a.generation_scale(), dataset, attack_spec(row), f"{dataset}-train")
+        if not (Path(out) / rel / "meta.json").exists(): continue
+        st = RecordStore(Path(out) / rel)
         r = st.records()
         ok = r[r["success"]]
         made[row] = dict(rows=len(r), successes=len(ok), **{NORMS[k]: ok[k].mean() for k in NORMS},
-                         folder=str(records_dir(".", a.generation_scale(), dataset,
-                                                attack_spec(row), f"{dataset}-train")),
-                         **st.costs())
+                         folder=str(rel), **st.costs())
     return made
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #5d09b9cc
