@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = ["cov", "rule", "comparison", "adversarial_training"]  # every section `ead_repro run all` runs (checked below)
+EXPERIMENTS = ["cov", "rule", "comparison", "distillation", "adversarial_training"]  # every section `ead_repro run all` runs (checked below)
 ONLY = {"adversarial_training": ["mnist"]}  # sections of one data set only
 
 def _cmd(out):
