@@ -203,8 +203,9 @@ def make_examples(a:AdvTrainingScale, # the scale
                  ) -> tuple:
     "Attack training images by each of `GENERATORS` into stores: (aset, {row: store}, {row: done})."
     g = a.generation_scale()
-    model, card = load_model(dataset, device=device), model_card(dataset)
-    aset = train_attack_set(model, a, dataset)
+    model, card = load_model(dataset), model_card(dataset)
+    aset = train_attack_set(model, a, dataset)  # chosen on the CPU, where the images are
+    model = model.to(device)
     stores, computed, rows = {}, {}, aset.all_targets.numel()
     for row in GENERATORS:
         store = example_store(a, out, dataset, row, card, aset)
