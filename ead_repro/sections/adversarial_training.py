@@ -457,11 +457,7 @@ def run_adv_training(section:Section, # this section
                      adv:AdvTrainingScale=None, # the sizes; None: `ADV_SCALES[scale.name]`
                     ) -> dict:
     "Make the examples, retrain, attack the retrained models; write tables, claims and figure."
-    t0, name = time.time(), getattr(scale, "name", scale)
-    if adv is None and name not in ADV_SCALES:
-        if log: log(f"{section.name}: no `{name}` scale (it has {list(ADV_SCALES)}); skipped")
-        return dict(computed={}, figures=[], time_s=0., status="skipped")
-    a = adv or adv_scale(name)
+    t0, a = time.time(), adv or adv_scale(scale)
     aset, stores, made = make_examples(a, dataset, out, device, progress, log)
     retrain_models(a, dataset, out, aset, stores, device, log)
     refresh = lambda: write_report_adv(section, a, dataset, out, device, log=None)
@@ -477,4 +473,5 @@ def run_adv_training(section:Section, # this section
 SECTION = Section("adversarial_training", _TITLE, order=6, tables={"mnist": "table14"},
                   figures={"mnist": "Table 3, Table 14"},
                   claims=(claim_training_raises, claim_joint_complements),
-                  plan_figures=_plan, draw_figure=_draw, run=run_adv_training)
+                  plan_figures=_plan, draw_figure=_draw, run=run_adv_training,
+                  scales=tuple(ADV_SCALES))
