@@ -10,7 +10,7 @@ import torch
 from .data import InputError
 
 # %% auto #0
-__all__ = ['EXPECTED', 'check', 'sections', 'run', 'redraw', 'format_table', 'largest_difference', 'main_job', 'main']
+__all__ = ['EXPECTED', 'check', 'sections', 'datasets', 'run', 'redraw', 'format_table', 'largest_difference', 'main_job', 'main']
 
 # %% ../nbs/90_cli.ipynb #97b8538a
 def _check_one(name:str) -> tuple:
@@ -77,6 +77,7 @@ def _ready(dataset:str, scale, device, required:bool, log) -> bool:
     "Load the model, data and attack set of `dataset` (cached); False, or raise, when missing."
     from ead_repro.runner import setup_run
     from ead_repro.data import DATASETS
+    if dataset not in DATASETS: return True  # a section's own data set (ImageNet): its run loads it
     try: setup_run(dataset, scale, device)
     except FileNotFoundError as e:  # no checkpoint or no data
         if required: raise
@@ -97,6 +98,14 @@ def _has(s, dataset:str, scale:str, named:bool, log) -> bool:
     return False
 
 
+# %% ../nbs/90_cli.ipynb #c508789c
+def datasets() -> list:
+    "What `--dataset` takes: MNIST, CIFAR-10, and the data sets of sections with their own."
+    from ead_repro.data import DATASETS
+    own = sorted({d for s in sections().values() for d in s.tables} - set(DATASETS))
+    return [*DATASETS, *own]
+
+
 # %% ../nbs/90_cli.ipynb #0a7e82a4
 def _choose(section:str, dataset:str, scale) -> tuple:
     "([`Section`], [data set]) that `section` and `dataset` name (\"all\": every one), or refuse."
@@ -104,12 +113,14 @@ def _choose(section:str, dataset:str, scale) -> tuple:
     from ead_repro.data import DATASETS
     known = sections()
     for what, name, have in (("section", section, [*known, "all"]),
-                             ("data set", dataset, [*DATASETS, "all"])):
+                             ("data set", dataset, [*datasets(), "all"])):
         if name not in have: raise InputError(f"unknown {what} {name!r}; have {have}")
     if not isinstance(scale, Scale) and scale not in SCALES:
         raise InputError(f"unknown scale {scale!r}; have {list(SCALES)}")
     chosen = list(known.values()) if section == "all" else [known[section]]
-    return chosen, (list(DATASETS) if dataset == "all" else [dataset])
+    if dataset != "all": return chosen, [dataset]
+    # "all": MNIST and CIFAR-10; a section named alone runs on its own data sets (ImageNet's)
+    return chosen, list(DATASETS if section == "all" else chosen[0].tables)
 
 def run(section:str="all", # a name in `sections()`, or "all"
         scale:str="smoke", # a name in `runner.SCALES` (smoke, quick, cpu, grid, paper)
@@ -264,7 +275,7 @@ def _run_parser(sub):
                                    "(resumes a killed run)")
     r.add_argument("section", choices=[*sections(), "all"], help="a section of the paper, or all")
     r.add_argument("--scale", required=True, choices=list(SCALES))
-    r.add_argument("--dataset", default="all", choices=[*DATASETS, "all"])
+    r.add_argument("--dataset", default="all", choices=[*datasets(), "all"])
     r.add_argument("--out", default="results", help="results root (default: results)")
     r.add_argument("--figures", default="figures", help="figures folder (default: figures)")
     _common(r)
@@ -275,7 +286,7 @@ def _figures_parser(sub):
     f = sub.add_parser("figures", help="redraw the figures of saved reports (no attack runs)")
     f.add_argument("section", nargs="?", default="all", choices=[*sections(), "all"])
     f.add_argument("--scale", default="all", choices=[*SCALES, "all"])
-    f.add_argument("--dataset", default="all", choices=[*DATASETS, "all"])
+    f.add_argument("--dataset", default="all", choices=[*datasets(), "all"])
     f.add_argument("--out", default="results", help="results root (default: results)")
     f.add_argument("--figures", default="figures", help="figures folder (default: figures)")
     _common(f, device=False)
