@@ -276,6 +276,7 @@ def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `nam
                      folder:Path, # where to write
                      train_set=None, # the training `ImageSet`; None: the recipe's data set's
                      soft:torch.Tensor=None, # N×K soft targets for `train_set` (distillation)
+                     start:dict=None, # state dict to start from (the recipe names it); None: fresh
                      log=print, # called with progress lines; None: silent
                      device=None, # where to train; None: the CPU
                     ) -> nn.Module:
@@ -291,6 +292,7 @@ def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `nam
     te = load_dataset(r["data"], "test")
     torch.manual_seed(r["seed"])
     model = ARCHS[r["arch"]]()
+    if start is not None: model.load_state_dict(start)  # a warm start (adversarial training)
     def on_epoch(ep, m):
         acc = accuracy(m, te)
         if log: log(f"{name}: epoch {ep}: test accuracy {acc:.4f}")

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = ["cov", "rule", "comparison", "distillation", "transferability"]  # what `run all` runs
+EXPERIMENTS = ["cov", "rule", "comparison", "distillation", "transferability",
+               "adversarial_training"]  # what `run all` runs
 OWN_DATA = ["imagenet"]  # sections on a data set of their own: run by name, not by `run all`
 FIGURES = {"comparison": 7}  # figures per section and data set at the smoke scale (else 1)
-MNIST_ONLY = {"transferability"}
+MNIST_ONLY = {"transferability", "adversarial_training"}
 
 def _cmd(out):
     exe = Path(sys.executable).with_name("ead_repro")
