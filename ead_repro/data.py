@@ -313,7 +313,8 @@ def predict(model, # a classifier returning logits
     "Predicted labels of `model` (in eval mode) on `x`, in batches, on `x`'s device."
     was = model.training
     model.eval()
-    try: return torch.cat([model(x[i:i + batch_size]).argmax(1)
+    dev = next((p.device for p in model.parameters()), x.device)  # batches go to the model
+    try: return torch.cat([model(x[i:i + batch_size].to(dev)).argmax(1).to(x.device)
                            for i in range(0, len(x), batch_size)])
     finally: model.train(was)
 
