@@ -14,8 +14,8 @@ from .data import ImageSet, predict, load_dataset
 
 # %% auto #0
 __all__ = ['CHECKPOINTS', 'ARCHS', 'RECIPES', 'TARGET_ACCURACY', 'CWNet', 'mnist_net', 'cifar_net', 'train', 'accuracy',
-           'soft_labels', 'distill', 'save_model', 'model_card', 'load_model', 'retrain', 'Normalized',
-           'efficientnet_lite0']
+           'soft_labels', 'distill', 'save_model', 'model_card', 'load_model', 'card_has_recipe', 'train_checkpoint',
+           'retrain', 'Normalized', 'efficientnet_lite0']
 
 # %% ../nbs/01_models.ipynb #ddca0c49
 class CWNet(nn.Module):
@@ -223,14 +223,54 @@ def _retrain_command(name:str, epochs:int, limit:int) -> str:
     if limit: cmd += f" --limit {limit}"
     return cmd
 
-def _card(name:str, recipe:dict, epoch:int, acc:float, source:str, limit:int, model) -> dict:
-    "The card of checkpoint `name` after `epoch` epochs of `recipe`."
+def _card(recipe:dict, epoch:int, acc:float, source:str, model) -> dict:
+    "The card of a checkpoint after `epoch` epochs of `recipe`."
     return {**recipe, "epochs": epoch, "data_source": source, "test_accuracy": round(acc, 4),
             "recipe": "SGD lr 0.01, Nesterov momentum 0.9, batch 128 (Carlini & Wagner)",
-            "retrain": _retrain_command(name, epoch, limit), "host": platform.machine(),
-            "device": str(_device(model))}
+            "host": platform.machine(), "device": str(_device(model))}
+
 
 # %% ../nbs/01_models.ipynb #34e16c40
+_MEASURED = ("name", "torch", "date", "epochs", "test_accuracy", "data_source", "host", "device",
+             "retrain")  # card fields a run measures or derives, not part of its recipe
+
+def card_has_recipe(card:dict, # a checkpoint's card
+                    recipe:dict, # what the checkpoint should be (`train_checkpoint`'s recipe)
+                   ) -> bool:
+    "Whether `card` was made by `recipe` (its epochs may be fewer: then training resumes)."
+    return all(card.get(k) == v for k, v in recipe.items() if k not in _MEASURED)
+
+def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `name`.json
+                     recipe:dict, # arch, data, epochs, seed, augment, temperature, and more to record
+                     folder:Path, # where to write
+                     train_set=None, # the training `ImageSet`; None: the recipe's data set's
+                     soft:torch.Tensor=None, # N×K soft targets for `train_set` (distillation)
+                     log=print, # called with progress lines; None: silent
+                     device=None, # where to train; None: the CPU
+                    ) -> nn.Module:
+    "Checkpoint `name` by `recipe`: loaded if its card has it, else trained (resuming), with a card."
+    folder, r = Path(folder), dict(recipe)
+    card_file, state = folder / f"{name}.json", folder / f".{name}.state"
+    card = json.loads(card_file.read_text()) if card_file.exists() else None
+    if card and card_has_recipe(card, r) and card["epochs"] >= r["epochs"]:
+        if log: log(f"{name}: up to date ({card['epochs']} epochs, {card_file})")
+        return load_model(name, folder, device)
+    if card and not card_has_recipe(card, r): state.unlink(missing_ok=True)  # another recipe
+    tr = train_set if train_set is not None else load_dataset(r["data"], "train")
+    te = load_dataset(r["data"], "test")
+    torch.manual_seed(r["seed"])
+    model = ARCHS[r["arch"]]()
+    def on_epoch(ep, m):
+        acc = accuracy(m, te)
+        if log: log(f"{name}: epoch {ep}: test accuracy {acc:.4f}")
+        save_model(m, name, _card(r, ep, acc, tr.source, m), folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return train(model, tr, r["epochs"], temperature=r["temperature"], soft_labels=soft,
+                 augment=r["augment"], seed=r["seed"], log=log, resume=state,
+                 on_epoch=on_epoch, device=device)
+
+
+# %% ../nbs/01_models.ipynb #414a6df0
 def retrain(name:str, # a checkpoint of `RECIPES`: "mnist" or "cifar"
             folder:Path=None, # where to write; None: `CHECKPOINTS`
             epochs:int=None, # None: the recipe's
@@ -241,21 +281,12 @@ def retrain(name:str, # a checkpoint of `RECIPES`: "mnist" or "cifar"
            ) -> nn.Module:
     "Train checkpoint `name` by its recipe, saving model and card (with test accuracy) every epoch."
     r = {**RECIPES[name], **overrides, **({"epochs": epochs} if epochs else {})}
-    tr, te = load_dataset(r["data"], "train"), load_dataset(r["data"], "test")
+    tr = load_dataset(r["data"], "train")
     if limit:
         tr = tr.subset(range(min(limit, len(tr))))
         r["train_images"] = len(tr)
-    folder = Path(folder or CHECKPOINTS)
-    torch.manual_seed(r["seed"])
-    model = ARCHS[r["arch"]]()
-    def on_epoch(ep, m):
-        acc = accuracy(m, te)
-        if log: log(f"{name}: epoch {ep}: test accuracy {acc:.4f}")
-        save_model(m, name, _card(name, r, ep, acc, tr.source, limit, m), folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    return train(model, tr, r["epochs"], temperature=r["temperature"], augment=r["augment"],
-                 seed=r["seed"], log=log, resume=folder / f".{name}.state", on_epoch=on_epoch,
-                 device=device)
+    r["retrain"] = _retrain_command(name, r["epochs"], limit)
+    return train_checkpoint(name, r, folder or CHECKPOINTS, tr, log=log, device=device)
 
 # %% ../nbs/01_models.ipynb #2e2bb0c6
 class Normalized(nn.Module):

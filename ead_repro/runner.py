@@ -148,6 +148,7 @@ class Section:
     claims: tuple = ()  # functions (table, case) -> Claim, checked on every report
     plan_figures: Callable = None  # (section, scale, dataset, out, figures) -> [(path, row)]
     draw_figure: Callable = None  # (section, scale, dataset, out, path, row, tables) -> Figure
+    run: Callable = None  # (section, scale, dataset, out, figures, device, progress, log) -> report
 
     @property
     def rows(self) -> list:
@@ -160,13 +161,15 @@ _SETUPS = {}
 def setup_run(dataset:str, # "mnist" or "cifar"
               scale, # a name in `SCALES` or a `Scale`
               device="cpu", # where the model goes
+              model:str=None, # the checkpoint attacked; None: the data set's committed model
+              folder=None, # where that checkpoint is; None: the package's `CHECKPOINTS`
              ) -> tuple:
     "(model, model card, attack set) for `dataset` at `scale`, the model on `device`."
-    s = get_scale(scale)
-    key = (dataset, s.images, s.all_targets, s.balanced, s.seed, str(device))
+    s, name = get_scale(scale), model or dataset
+    key = (dataset, name, str(folder), s.images, s.all_targets, s.balanced, s.seed, str(device))
     if key not in _SETUPS:
-        card = model_card(dataset)
-        model = load_model(dataset, device=device)
+        card = model_card(name, folder)
+        model = load_model(name, folder, device=device)
         n_targets = None if s.all_targets else 1
         aset = select_attack_set(model, load_dataset(dataset), n=s.images, seed=s.seed,
                                  n_targets=n_targets, balanced=s.balanced)
@@ -182,9 +185,10 @@ def records_dir(out, # results root
                 scale, # a name in `SCALES` or a `Scale`
                 dataset:str, # "mnist" or "cifar"
                 spec:dict, # an `attack_spec`
+                model:str=None, # the checkpoint attacked; None: the data set's committed model
                ) -> Path:
     "The record store folder of attack `spec` on `dataset` at `scale` under results root `out`."
-    return Path(out) / get_scale(scale).name / "records" / dataset / attack_slug(spec)
+    return Path(out) / get_scale(scale).name / "records" / (model or dataset) / attack_slug(spec)
 
 def report_dir(out, # results root
                scale, # a name in `SCALES` or a `Scale`
@@ -232,21 +236,23 @@ def run_rows(rows:list, # paper table row names
              progress:bool=True, # progress bars
              log=print, # where the one-line status of each attack goes; None: nowhere
              after=None, # called after each attack that computed rows (e.g. to refresh a report)
+             model:str=None, # the checkpoint attacked; None: the data set's committed model
+             folder=None, # where that checkpoint is; None: the package's `CHECKPOINTS`
             ) -> dict:
     "Attack each distinct row of `rows` into its record store, resuming; {slug: rows computed now}."
-    s = get_scale(scale)
-    model, card, aset = setup_run(dataset, s, device)
+    s, name = get_scale(scale), model
+    model, card, aset = setup_run(dataset, s, device, name, folder)
     keep = figure_rows(aset)
     total = len(aset) * aset.all_targets.shape[1]
     specs = {attack_slug(attack_spec(r)): (r, attack_spec(r)) for r in rows}
     computed = {}
     for n, (slug, (row, spec)) in enumerate(specs.items(), 1):
-        folder, key = records_dir(out, s, dataset, spec), store_key(spec, s, card, aset)
-        todo = total - len(_open_store(folder, key).done())
-        if log: log(f"[{s.name} {dataset} {n}/{len(specs)}] {row} ({slug}): "
+        where, key = records_dir(out, s, dataset, spec, name), store_key(spec, s, card, aset)
+        todo = total - len(_open_store(where, key).done())
+        if log: log(f"[{s.name} {name or dataset} {n}/{len(specs)}] {row} ({slug}): "
                     f"{todo} of {total} rows to do")
         if todo > 0:
-            store = _open_store(folder, key, _run_provenance(s, device, aset, card, attack=slug))
+            store = _open_store(where, key, _run_provenance(s, device, aset, card, attack=slug))
             run_attack_set(make_attack(spec, s), model, aset, store,
                            images_per_batch=s.images_per_batch,
                            keep_images=keep if slug in _FIGURE_SLUGS else None,
@@ -266,17 +272,19 @@ def section_table(section:Section, # whose rows
                   scale, # a name in `SCALES` or a `Scale`
                   dataset:str, # "mnist" or "cifar"
                   out, # results root
+                  model:str=None, # the checkpoint attacked; None: the data set's committed model
+                  rows:list=None, # the rows; None: the section's
                  ) -> tuple:
     "(our table in the paper's layout, {row: images complete}, {row: store}) from the stores."
-    s = get_scale(scale)
+    s, rows = get_scale(scale), rows or section.rows
     stores = {}
-    for row in section.rows:
-        folder = records_dir(out, s, dataset, attack_spec(row))
+    for row in rows:
+        folder = records_dir(out, s, dataset, attack_spec(row), model)
         if (folder / "meta.json").exists(): stores[row] = RecordStore(folder)
     records = {row: st.records() for row, st in stores.items()}
     records = {row: r for row, r in records.items() if len(r)}
-    done = {row: _complete_images(records.get(row)) for row in section.rows}
-    ours = case_table(records).reindex(section.rows)
+    done = {row: _complete_images(records.get(row)) for row in rows}
+    ours = case_table(records).reindex(rows)
     if not s.all_targets:
         ours.loc[:, [c for c in ours.columns if c[0] != CASES["average"]]] = np.nan
     return ours.rename_axis("attack"), done, stores
@@ -492,6 +500,8 @@ def run_section(section:Section, # the section to run
     s = get_scale(scale)
     if dataset not in section.tables:
         raise ValueError(f"unknown data set {dataset!r}; have {list(section.tables)}")
+    if section.run is not None:
+        return section.run(section, s, dataset, out, figures, device, progress, log)
     t0 = time.time()
     refresh = lambda: write_report(section, s, dataset, out, device, log=None)
     computed = run_rows(section.rows, s, dataset, out, device, progress, log, after=refresh)
