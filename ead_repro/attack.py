@@ -192,6 +192,20 @@ def check_inputs(model:nn.Module, # the classifier to attack
     elif targets is not None: raise ValueError("targets given to an untargeted attack")
     return labels, targets, K
 
+# %% ../nbs/03_attack.ipynb #684d054c
+def _check_settings(beta, kappa, rule, iterations, steps, batch_size, initial_const, learning_rate):
+    "Refuse bad hyperparameters with the message that names them."
+    rules = (rule,) if isinstance(rule, str) else rule
+    if (not isinstance(rules, tuple) or not rules or len(set(rules)) < len(rules)
+            or any(r not in DECISION_RULES for r in rules)):
+        raise ValueError(f"decision_rule must be one of {list(DECISION_RULES)} or a tuple of "
+                         f"distinct ones, got {rule!r}")
+    if beta < 0 or kappa < 0: raise ValueError("beta and kappa must be >= 0")
+    if iterations < 1 or steps < 1 or batch_size < 1:
+        raise ValueError("max_iterations, binary_search_steps and batch_size must be >= 1")
+    if not initial_const > 0 or not learning_rate > 0:
+        raise ValueError("initial_const and learning_rate must be > 0")
+
 # %% ../nbs/03_attack.ipynb #5d89c333
 class _Attack:
     "Shared machinery of EAD, C&W and COV: checks, chunking, binary search on c, rule, early abort."
@@ -228,19 +242,6 @@ class _Attack:
         return (f"beta={self.beta:g}, kappa={self.kappa:g}, rule={'+'.join(self.rules)}, "
                 f"I={self.max_iterations}, steps={self.binary_search_steps}")
     def __repr__(self): return f"{self.name}({self._settings()})"
-
-def _check_settings(beta, kappa, rule, iterations, steps, batch_size, initial_const, learning_rate):
-    "Refuse bad hyperparameters with the message that names them."
-    rules = (rule,) if isinstance(rule, str) else rule
-    if (not isinstance(rules, tuple) or not rules or len(set(rules)) < len(rules)
-            or any(r not in DECISION_RULES for r in rules)):
-        raise ValueError(f"decision_rule must be one of {list(DECISION_RULES)} or a tuple of "
-                         f"distinct ones, got {rule!r}")
-    if beta < 0 or kappa < 0: raise ValueError("beta and kappa must be >= 0")
-    if iterations < 1 or steps < 1 or batch_size < 1:
-        raise ValueError("max_iterations, binary_search_steps and batch_size must be >= 1")
-    if not initial_const > 0 or not learning_rate > 0:
-        raise ValueError("initial_const and learning_rate must be > 0")
 
 # %% ../nbs/03_attack.ipynb #aed58267
 @patch
