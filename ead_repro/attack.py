@@ -420,8 +420,8 @@ def _finished(self:_Attack, active:_ActiveRows, k, l1, l2sq, m, at_check):
     "Rows that leave the step: stuck at x0 after the first iteration (EAD), or stalled at a check."
     stop = (l1 == 0) if k == 0 and self._fixed_at_x0 else None   # provably stuck at x0
     if at_check:
-        loss = loss_from_margin(m, self.kappa)
-        obj = objective_from_norms(loss, l1, l2sq, active.const, self.beta)   # Eq. (7)
+        loss = loss_from_margin(m, self.kappa) + self.kappa   # max(m + κ, 0) >= 0, as C&W's
+        obj = objective_from_norms(loss, l1, l2sq, active.const, self.beta)   # Eq. (7) + cκ
         stalled = obj > 0.9999 * active.objective_at_check
         active.objective_at_check = obj
         stop = stalled if stop is None else stop | stalled

@@ -226,7 +226,8 @@ def _retrain_command(name:str, epochs:int, limit:int) -> str:
 def _card(recipe:dict, epoch:int, acc:float, source:str, model) -> dict:
     "The card of a checkpoint after `epoch` epochs of `recipe`."
     return {**recipe, "epochs": epoch, "data_source": source, "test_accuracy": round(acc, 4),
-            "recipe": "SGD lr 0.01, Nesterov momentum 0.9, batch 128 (Carlini & Wagner)",
+            "recipe": f"SGD lr {recipe.get('lr', 0.01):g}, Nesterov momentum 0.9, batch 128"
+                      + (" (Carlini & Wagner)" if recipe.get("lr", 0.01) == 0.01 else ""),
             "host": platform.machine(), "device": str(_device(model))}
 
 
@@ -241,10 +242,11 @@ def card_has_recipe(card:dict, # a checkpoint's card
     return all(card.get(k) == v for k, v in recipe.items() if k not in _MEASURED)
 
 def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `name`.json
-                     recipe:dict, # arch, data, epochs, seed, augment, temperature, and more to record
+                     recipe:dict, # arch, data, epochs, seed, augment, temperature, [lr], and more
                      folder:Path, # where to write
                      train_set=None, # the training `ImageSet`; None: the recipe's data set's
                      soft:torch.Tensor=None, # N×K soft targets for `train_set` (distillation)
+                     start:dict=None, # a state dict to start from (the recipe says which); None: fresh
                      log=print, # called with progress lines; None: silent
                      device=None, # where to train; None: the CPU
                     ) -> nn.Module:
@@ -260,13 +262,14 @@ def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `nam
     te = load_dataset(r["data"], "test")
     torch.manual_seed(r["seed"])
     model = ARCHS[r["arch"]]()
+    if start is not None: model.load_state_dict(start)
     def on_epoch(ep, m):
         acc = accuracy(m, te)
         if log: log(f"{name}: epoch {ep}: test accuracy {acc:.4f}")
         save_model(m, name, _card(r, ep, acc, tr.source, m), folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return train(model, tr, r["epochs"], temperature=r["temperature"], soft_labels=soft,
-                 augment=r["augment"], seed=r["seed"], log=log, resume=state,
+    return train(model, tr, r["epochs"], r.get("lr", 0.01), temperature=r["temperature"],
+                 soft_labels=soft, augment=r["augment"], seed=r["seed"], log=log, resume=state,
                  on_epoch=on_epoch, device=device)
 
 
