@@ -291,8 +291,9 @@ def for_rule(self:_Attack,
 
 # %% ../nbs/03_attack.ipynb #c4ec0002
 def _bar(on, total, desc):
-    "A tqdm bar, or None when `on` is false."
+    "A tqdm bar, or None when `on` is false; `on` itself when it is a bar (the caller's)."
     if not on: return None
+    if hasattr(on, "update"): return on
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, unit="step")
 
@@ -416,12 +417,16 @@ def _keep_best(active:_ActiveRows, x, score, success):
     active.succeeded |= ok.any(1)
 
 @patch
+def _abort_loss(self:_Attack, m):
+    "The f of the early-abort objective: max(m + κ, 0) >= 0, C&W's form of Eq. (4) shifted by κ."
+    return loss_from_margin(m, self.kappa) + self.kappa
+
+@patch
 def _finished(self:_Attack, active:_ActiveRows, k, l1, l2sq, m, at_check):
     "Rows that leave the step: stuck at x0 after the first iteration (EAD), or stalled at a check."
     stop = (l1 == 0) if k == 0 and self._fixed_at_x0 else None   # provably stuck at x0
     if at_check:
-        loss = loss_from_margin(m, self.kappa) + self.kappa   # max(m + κ, 0) >= 0, as C&W's
-        obj = objective_from_norms(loss, l1, l2sq, active.const, self.beta)   # Eq. (7) + cκ
+        obj = objective_from_norms(self._abort_loss(m), l1, l2sq, active.const, self.beta)
         stalled = obj > 0.9999 * active.objective_at_check
         active.objective_at_check = obj
         stop = stalled if stop is None else stop | stalled

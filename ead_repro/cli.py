@@ -4,12 +4,13 @@
 
 # %% ../nbs/90_cli.ipynb #c5926009
 from __future__ import annotations
-import argparse, importlib, pkgutil, tempfile, time
+import argparse, importlib, os, pkgutil, sys, tempfile, time, traceback
 from pathlib import Path
 import torch
+from .data import InputError
 
 # %% auto #0
-__all__ = ['check', 'sections', 'run', 'format_table', 'largest_difference', 'main_job', 'main']
+__all__ = ['EXPECTED', 'check', 'sections', 'run', 'redraw', 'format_table', 'largest_difference', 'main_job', 'main']
 
 # %% ../nbs/90_cli.ipynb #97b8538a
 def _check_one(name:str) -> tuple:
@@ -47,23 +48,69 @@ def sections() -> dict:
 
 # %% ../nbs/90_cli.ipynb #91e989bf
 def _device(name:str) -> torch.device:
-    dev = torch.device(name)
+    "The device `name` names, refused where it is not here (never a silent fall back to the CPU)."
+    try: dev = torch.device(name)
+    except (RuntimeError, TypeError): dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise InputError(f"--device {name}: not a device here; use cpu, cuda or cuda:N")
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no GPU is available here")
+        raise InputError(f"--device {name}: no GPU is available here; use --device cpu")
+    if dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        raise InputError(f"--device {name}: this machine has {torch.cuda.device_count()} GPU(s)")
     return dev
 
+def _writable(folder, # a folder the command writes into
+              what:str, # the option that named it, e.g. "--out"
+             ) -> Path:
+    "Make `folder` and write a file in it, before any work: an `InputError` when either fails."
+    p = Path(folder)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=p, prefix=".ead_repro-probe-"): pass
+    except OSError as e:
+        raise InputError(f"{what} {p}: cannot write there ({e.strerror or e}); "
+                         "choose another folder") from e
+    return p
+
+# %% ../nbs/90_cli.ipynb #59fe09b4
 def _ready(dataset:str, scale, device, required:bool, log) -> bool:
-    "Load the model, data and attack set of `dataset` (cached); False, or exit, when missing."
+    "Load the model, data and attack set of `dataset` (cached); False, or raise, when missing."
     from ead_repro.runner import setup_run
     from ead_repro.data import DATASETS
     try: setup_run(dataset, scale, device)
     except FileNotFoundError as e:  # no checkpoint or no data
-        if required: raise SystemExit(str(e))
+        if required: raise
         log(f"skipping {DATASETS[dataset]}: {e}")
         return False
     return True
 
 # %% ../nbs/90_cli.ipynb #bd761367
+def _has(s, dataset:str, scale:str, named:bool, log) -> bool:
+    "Whether section `s` runs on `dataset` at `scale`; a section asked for by name says why not."
+    if dataset not in s.tables:  # e.g. transferability is MNIST only
+        if named: log(f"skipping {s.name} on {dataset}: it has {list(s.tables)} only")
+        return False
+    if s.scales is None or scale in s.scales: return True
+    why = f"the {s.name} section has no {scale!r} scale (it has {list(s.scales)})"
+    if named: raise InputError(why)
+    log(f"skipping {s.name}: no {scale!r} scale")
+    return False
+
+
+# %% ../nbs/90_cli.ipynb #0a7e82a4
+def _choose(section:str, dataset:str, scale) -> tuple:
+    "([`Section`], [data set]) that `section` and `dataset` name (\"all\": every one), or refuse."
+    from ead_repro.runner import SCALES, Scale
+    from ead_repro.data import DATASETS
+    known = sections()
+    for what, name, have in (("section", section, [*known, "all"]),
+                             ("data set", dataset, [*DATASETS, "all"])):
+        if name not in have: raise InputError(f"unknown {what} {name!r}; have {have}")
+    if not isinstance(scale, Scale) and scale not in SCALES:
+        raise InputError(f"unknown scale {scale!r}; have {list(SCALES)}")
+    chosen = list(known.values()) if section == "all" else [known[section]]
+    return chosen, (list(DATASETS) if dataset == "all" else [dataset])
+
 def run(section:str="all", # a name in `sections()`, or "all"
         scale:str="smoke", # a name in `runner.SCALES` (smoke, quick, cpu, grid, paper)
         dataset:str="all", # "mnist", "cifar" or "all"
@@ -74,21 +121,44 @@ def run(section:str="all", # a name in `sections()`, or "all"
         log=print, # where status lines go
        ) -> list:
     "Run sections of the paper at `scale`, resuming; return their reports."
-    from ead_repro.runner import get_scale, run_section
-    from ead_repro.data import DATASETS
-    get_scale(scale)
-    dev, known = _device(device), sections()
-    chosen = list(known.values()) if section == "all" else [known[section]]
+    from ead_repro.runner import run_section, get_scale
+    chosen, datasets = _choose(section, dataset, scale)
+    dev = _device(device)
     reports = []
-    for d in (list(DATASETS) if dataset == "all" else [dataset]):
+    for d in datasets:
         if not _ready(d, scale, dev, dataset != "all", log): continue
         for s in chosen:
+            if not _has(s, d, get_scale(scale).name, section != "all", log): continue
             r = run_section(s, scale, d, out, figures, dev, progress, log)
             made = ", ".join(str(p) for p in r["figures"]) or "none"
             log(f"  computed {sum(r['computed'].values())} (image, target) rows in "
                 f"{r['time_s']:.0f}s; figures: {made}")
             reports.append(r)
     return reports
+
+# %% ../nbs/90_cli.ipynb #47201022
+def redraw(section:str="all", # a name in `sections()`, or "all"
+           scale:str="all", # a name in `runner.SCALES`, or "all"
+           dataset:str="all", # "mnist", "cifar" or "all"
+           out="results", # results root holding the saved reports
+           figures="figures", # figures folder
+           log=print, # where the paths drawn go
+          ) -> list:
+    "Draw the figures of the saved reports again from their tables; no attack runs. Their paths."
+    from ead_repro.runner import SCALE_ORDER, draw_figures, report_dir
+    chosen, datasets = _choose(section, dataset, "smoke" if scale == "all" else scale)
+    drawn = []
+    for sc in (SCALE_ORDER if scale == "all" else [scale]):
+        for s in chosen:
+            for d in datasets:
+                if not (report_dir(out, sc, s.name, d) / "tables.json").exists(): continue
+                paths = draw_figures(s, sc, d, out, figures)
+                for p in paths: log(f"drew {p}")
+                drawn += paths
+    if not drawn:
+        raise InputError(f"no saved report under {out} for section {section}, scale {scale}, "
+                         f"data set {dataset}; run `ead_repro run` first")
+    return drawn
 
 # %% ../nbs/90_cli.ipynb #c1912ba5
 def format_table(ours, # our table in the paper's layout
@@ -133,16 +203,15 @@ def _print_claims(claims:list):
     for c in claims:
         print(f"  [{VERDICTS[c['held']]}] {c['claim']}\n      {c['detail']}")
 
-def main_job(args, # the parsed arguments of `ead_repro main`
+def main_job(args, # the parsed and checked arguments of `ead_repro main`
             ) -> int:
     "The README's main job: the MNIST model checked, the quick MNIST comparison beside the paper's."
     from ead_repro.runner import run_section, report_dir, get_scale, results_root
     check(args.only or ["mnist"])
-    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="ead_repro-main-"))
-    figures = Path(args.figures) if args.figures else out / "figures"
+    out, figures = Path(args.out), Path(args.figures)
     print(f"\nTable 2, MNIST column (average case), `quick` scale: {get_scale('quick').describe()}")
     rep = run_section(sections()["comparison"], "quick", "mnist", out, figures,
-                      _device(args.device), not args.no_progress)
+                      args.device, args.progress)
     folder = report_dir(out, "quick", "comparison", "mnist")
     print(f"\n{rep['status']}; results in {folder}, figures in {figures}\n")
     print(format_table(rep["ours"], "table8"))
@@ -152,16 +221,38 @@ def main_job(args, # the parsed arguments of `ead_repro main`
     return 0
 
 # %% ../nbs/90_cli.ipynb #8373610d
-def _common(p:argparse.ArgumentParser):
-    "The device, thread and progress options of `main` and `run`."
-    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+class _Parser(argparse.ArgumentParser):
+    "argparse's parser, its errors on one line (with where to read the usage), exit status 2."
+    def error(self, message:str):
+        sys.stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        sys.exit(2)
 
+def _count(text:str) -> int:
+    "An argparse type: a whole number >= 1."
+    v = int(text) if text.strip().lstrip("+").isdigit() else 0
+    if v < 1: raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return v
+
+def _common(p:argparse.ArgumentParser, # a sub-command's parser
+            device:bool=True, # add --device
+           ):
+    "The options every sub-command has: --threads, --debug (and --device, --no-progress)."
+    if device:
+        p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+        p.add_argument("--no-progress", action="store_true", help="no progress bars (there "
+                       "are none either when stderr is not a terminal, or in CI)")
+    p.add_argument("--threads", type=_count, default=None,
+                   help="torch CPU threads (default: torch's)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show the traceback of an error (also: EAD_DEBUG=1)")
+
+# %% ../nbs/90_cli.ipynb #28fa508b
 def _main_parser(sub):
+    from ead_repro.models import RECIPES
     m = sub.add_parser("main", help="the README's main job: check the MNIST model, run Table 2's "
                                     "MNIST column at the quick scale")
-    m.add_argument("--only", nargs="*", default=None, help="models to check first (default: mnist)")
+    m.add_argument("--only", nargs="*", default=None, choices=[*RECIPES, "imagenet"],
+                   help="models to check first (default: mnist)")
     m.add_argument("--out", default=None, help="results root (default: a new temporary folder)")
     m.add_argument("--figures", default=None, help="figures folder (default: OUT/figures)")
     _common(m)
@@ -178,48 +269,90 @@ def _run_parser(sub):
     r.add_argument("--figures", default="figures", help="figures folder (default: figures)")
     _common(r)
 
+def _figures_parser(sub):
+    from ead_repro.runner import SCALES
+    from ead_repro.data import DATASETS
+    f = sub.add_parser("figures", help="redraw the figures of saved reports (no attack runs)")
+    f.add_argument("section", nargs="?", default="all", choices=[*sections(), "all"])
+    f.add_argument("--scale", default="all", choices=[*SCALES, "all"])
+    f.add_argument("--dataset", default="all", choices=[*DATASETS, "all"])
+    f.add_argument("--out", default="results", help="results root (default: results)")
+    f.add_argument("--figures", default="figures", help="figures folder (default: figures)")
+    _common(f, device=False)
+
 # %% ../nbs/90_cli.ipynb #971ddfd3
 def _train_parser(sub):
     t = sub.add_parser("train", help="retrain a committed checkpoint by its recipe "
                                      "(resumes after a crash)")
     t.add_argument("name", choices=["mnist", "cifar"])
-    t.add_argument("--epochs", type=int, default=None,
+    t.add_argument("--epochs", type=_count, default=None,
                    help="override the recipe's number of epochs")
     t.add_argument("--folder", default=None, help="where to write NAME.pt, NAME.json and the "
-                   "resume state (default: the package's checkpoints)")
-    t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    t.add_argument("--limit", type=int, default=None, help="train on the first N training images "
-                                                           "only (a quick check; the card says so)")
+                   "resume state (default: $EAD_CHECKPOINTS, else the package's checkpoints)")
+    t.add_argument("--limit", type=_count, default=None, help="train on the first N training "
+                   "images only (a quick check; the card says so)")
+    _common(t)
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ead_repro",
-                                description="EAD (Chen et al., AAAI 2018) reproduction")
+    from ead_repro.models import RECIPES
+    p = _Parser(prog="ead_repro", description="EAD (Chen et al., AAAI 2018) reproduction")
+    p.add_argument("--debug", action="store_true", default=False,
+                   help="show the traceback of an error (also: EAD_DEBUG=1)")
     sub = p.add_subparsers(dest="cmd", required=True)
     _main_parser(sub)
     _run_parser(sub)
+    _figures_parser(sub)
     c = sub.add_parser("check", help="load data and committed models; print accuracy")
-    c.add_argument("--only", nargs="*", default=None,
+    c.add_argument("--only", nargs="*", default=None, choices=[*RECIPES, "imagenet"],
                    help="data sets to check (mnist, cifar, imagenet)")
+    _common(c, device=False)
     _train_parser(sub)
     return p
 
+# %% ../nbs/90_cli.ipynb #2f7196d9
+EXPECTED = (InputError, FileNotFoundError, PermissionError)  # problems the user can fix: status 2
+
+def _checked(args:argparse.Namespace) -> argparse.Namespace:
+    "`args` with the device parsed and every output folder made and written to, before any work."
+    if "device" in args: args.device = _device(args.device)
+    if args.cmd == "main" and args.out is None:
+        args.out = tempfile.mkdtemp(prefix="ead_repro-main-")
+    if args.cmd == "main" and args.figures is None: args.figures = str(Path(args.out) / "figures")
+    for opt in ("out", "figures", "folder"):
+        if getattr(args, opt, None) is not None: _writable(getattr(args, opt), f"--{opt}")
+    watched = sys.stderr.isatty() and not os.environ.get("CI")
+    args.progress = watched and not getattr(args, "no_progress", True)
+    return args
+
 # %% ../nbs/90_cli.ipynb #cee4d3fd
-def main(argv:list=None, # the arguments (default: the command line's)
-        ) -> int:
-    "Entry point of the `ead_repro` console script."
-    args = _parser().parse_args(argv)
-    if getattr(args, "threads", None): torch.set_num_threads(args.threads)
+def _dispatch(args:argparse.Namespace) -> int:
+    "Run the checked sub-command `args.cmd`."
+    if args.threads: torch.set_num_threads(args.threads)
     if args.cmd == "main": return main_job(args)
     if args.cmd == "run":
         run(args.section, args.scale, args.dataset, args.out, args.figures, args.device,
-            not args.no_progress)
-        return 0
-    if args.cmd == "check":
-        check(args.only)
-        return 0
+            args.progress)
+    if args.cmd == "figures": redraw(args.section, args.scale, args.dataset, args.out, args.figures)
+    if args.cmd == "check": check(args.only)
     if args.cmd == "train":
         from ead_repro.models import retrain
-        retrain(args.name, folder=args.folder, epochs=args.epochs, device=_device(args.device),
+        retrain(args.name, folder=args.folder, epochs=args.epochs, device=args.device,
                 limit=args.limit)
-        return 0
+    return 0
+
+def main(argv:list=None, # the arguments (default: the command line's)
+        ) -> int:
+    "Entry point of the `ead_repro` console script: 0 when done, 2 for a problem the user can fix."
+    args = _parser().parse_args(argv)
+    debug = args.debug or os.environ.get("EAD_DEBUG", "") not in ("", "0")
+    try: return _dispatch(_checked(args))
+    except EXPECTED as e:
+        if debug: traceback.print_exc()
+        print(f"ead_repro: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ead_repro: interrupted; the same command resumes where it stopped", file=sys.stderr)
+        return 130
+
+# %% ../nbs/90_cli.ipynb #c4105262
+if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())  # never in a notebook

@@ -4,16 +4,16 @@
 
 # %% ../nbs/00_data.ipynb #36271118
 from __future__ import annotations
-import gzip, hashlib, importlib.util, io, json, os, pickle, tarfile
+import gzip, hashlib, importlib.util, io, json, os, pickle, tarfile, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MNIST_CLASSES', 'CIFAR10_CLASSES', 'DATASETS', 'ImageSet', 'check_images', 'cache_dir', 'load_mnist', 'load_cifar10',
-           'default_cifar10_source', 'load_dataset', 'imagenet_class_names', 'load_imagenet_photos', 'AttackSet',
-           'predict', 'select_attack_set']
+__all__ = ['MNIST_CLASSES', 'CIFAR10_CLASSES', 'DATASETS', 'ImageSet', 'InputError', 'check_images', 'cache_dir', 'load_mnist',
+           'load_cifar10', 'default_cifar10_source', 'load_dataset', 'imagenet_class_names', 'load_imagenet_photos',
+           'AttackSet', 'predict', 'select_attack_set']
 
 # %% ../nbs/00_data.ipynb #a93342d0
 @dataclass
@@ -31,6 +31,10 @@ class ImageSet:
         "The images at `idx`, same classes and source."
         idx = torch.as_tensor(idx, dtype=torch.long)
         return ImageSet(self.x[idx], self.y[idx], self.classes, self.source)
+
+# %% ../nbs/00_data.ipynb #f97cc76f
+class InputError(ValueError):
+    "A problem in the user's data, files or arguments; its message says what, where, what to do."
 
 # %% ../nbs/00_data.ipynb #ae9957b4
 def check_images(x:torch.Tensor, # images, N×C×H×W float in [0, 1]
@@ -125,9 +129,11 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 def _is_image_folder_source(p:Path) -> bool:
     return p.suffix in (".gz", ".tgz", ".tar") or (p.is_dir() and (p / "test").is_dir())
 
-def _decode(data:bytes) -> np.ndarray:
+def _decode(data:bytes, where:str) -> np.ndarray:
+    "The RGB pixels of image file `data` (`where` names it in the error when it does not decode)."
     from PIL import Image
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.uint8)
+    try: return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.uint8)
+    except OSError as e: raise InputError(f"{where} does not decode as an image ({e})") from e
 
 def _sort_key(name:str):
     "Files in a class folder keep the original batch order: sort by number where names are numbers."
@@ -149,8 +155,9 @@ def _image_files(p:Path) -> dict:
                 if not m.isfile() or len(parts) < 3 or parts[-1].startswith("."): continue
                 data = tf.extractfile(m).read()
                 files.setdefault((parts[-3], parts[-2]), []).append((parts[-1], data))
-    except (tarfile.TarError, EOFError, OSError) as e:
-        raise ValueError(f"CIFAR-10 archive {p} is corrupt or not a tar archive: {e}") from e
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise InputError(f"CIFAR-10 archive {p} is corrupt or not a tar archive ({e}); "
+                         "replace it, or point $EAD_CIFAR10 at a good copy") from e
     return files
 
 def _read_image_folder(p:Path) -> dict:
@@ -159,12 +166,12 @@ def _read_image_folder(p:Path) -> dict:
     for split in ("train", "test"):
         missing = [c for c in CIFAR10_CLASSES if (split, c) not in files]
         if missing:
-            raise ValueError(f"CIFAR-10 image folder {p}: no {split}/<class>/ folders for "
+            raise InputError(f"CIFAR-10 image folder {p}: no {split}/<class>/ folders for "
                              f"{missing}; expected train/<class>/*.jpg and test/<class>/*.jpg")
         xs, ys = [], []
         for label, c in enumerate(CIFAR10_CLASSES):
             for name, data in sorted(files[(split, c)], key=lambda t: _sort_key(t[0])):
-                xs.append(_decode(data))
+                xs.append(_decode(data, f"CIFAR-10 image {split}/{c}/{name} in {p}"))
                 ys.append(label)
         out[split] = (np.stack(xs).transpose(0, 3, 1, 2), np.asarray(ys, np.int64))
     return out
@@ -239,7 +246,7 @@ def load_dataset(name:str, # "mnist" or "cifar" ("cifar10", as checkpoint cards 
     name = {"cifar10": "cifar"}.get(name, name)
     if name == "mnist": return load_mnist(split)
     if name == "cifar": return load_cifar10(split, source=default_cifar10_source())
-    raise ValueError(f"unknown data set {name!r}; have {list(DATASETS)}")
+    raise InputError(f"unknown data set {name!r}; have {list(DATASETS)}")
 
 # %% ../nbs/00_data.ipynb #93c8d744
 def imagenet_class_names() -> list:

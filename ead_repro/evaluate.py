@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluate.ipynb #e6fdb87d
 from __future__ import annotations
-import datetime, io, json, os, platform, subprocess, time
+import datetime, inspect, io, json, math, os, platform, subprocess, time
 from importlib import resources
 from pathlib import Path
 import numpy as np
@@ -12,12 +12,13 @@ import pandas as pd
 import torch
 from fastcore.basics import patch
 from .attack import AttackResult
+from .data import InputError
 from .formulation import NORMS
 
 # %% auto #0
-__all__ = ['CASES', 'attack_rows', 'case_summary', 'records_from_result', 'provenance', 'write_atomic', 'to_json', 'RecordStore',
-           'run_attack_set', 'case_table', 'paper_csv', 'paper_caption', 'paper_rows', 'paper_table', 'compare_table',
-           'save_tables', 'load_tables', 'figure_rows', 'adversarial_grid']
+__all__ = ['CASES', 'FIGURE_THEME', 'attack_rows', 'case_summary', 'records_from_result', 'provenance', 'write_atomic', 'to_json',
+           'RecordStore', 'run_attack_set', 'case_table', 'paper_csv', 'paper_caption', 'paper_rows', 'paper_table',
+           'compare_table', 'save_tables', 'load_tables', 'figure_rows', 'figure_theme', 'adversarial_grid']
 
 # %% ../nbs/05_evaluate.ipynb #2833c059
 CASES = {"best": "Best case", "average": "Average case", "worst": "Worst case"}
@@ -165,19 +166,26 @@ class RecordStore:
         return f"RecordStore({where}: {len(self.done())} records, {n_sessions} sessions)"
 
 # %% ../nbs/05_evaluate.ipynb #f5e946fc
+def _read_json(f:Path, what:str, fix:str):
+    "The JSON in file `f`; one that does not parse is an `InputError` naming `what`, `f` and `fix`."
+    try: return json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{what} {f} does not parse ({e}): {fix}") from e
+
 @patch
 def _open_meta(self:RecordStore, key:dict) -> dict:
     "The store's meta (a fresh one where there is none), refusing a `key` other than its own."
     old = None
     if self.folder is not None and self._meta_file().exists():
-        old = json.loads(self._meta_file().read_text())
+        old = _read_json(self._meta_file(), "record store meta",
+                         "delete its folder to recompute its records")
     if old is None:
         if key is None and self.folder is not None:
             raise ValueError(f"no record store at {self.folder}: give a key to create one")
         return {"format": 1, "key": key, "sessions": []}
     if key is not None and key != old["key"]:
         diff = sorted(n for n in set(key) | set(old["key"]) if key.get(n) != old["key"].get(n))
-        raise ValueError(f"{self.folder} holds records of another run (differs in {diff}); "
+        raise InputError(f"{self.folder} holds records of another run (differs in {diff}); "
                          "use another folder")
     return old
 
@@ -220,7 +228,9 @@ def parts(self:RecordStore) -> list:
     out = []
     for f in self._part_files():
         npz = f.with_suffix(".npz")
-        out.append((json.loads(f.read_text()), npz if npz.exists() else None))
+        part = _read_json(f, "record file", "delete it to recompute these rows "
+                          "(the next run attacks them again)")
+        out.append((part, npz if npz.exists() else None))
     return out
 
 # %% ../nbs/05_evaluate.ipynb #f22ceed2
@@ -266,12 +276,12 @@ def _todo(store:RecordStore, rows:pd.DataFrame) -> pd.DataFrame:
     done = store.done()
     return rows[[(i, t) not in done for i, t in zip(rows["image"], rows["target"])]]
 
-def _attack_batch(attack, model, aset, b:pd.DataFrame, dev, keep:set) -> tuple:
+def _attack_batch(attack, model, aset, b:pd.DataFrame, dev, keep:set, bar=None) -> tuple:
     "Attack the rows `b` on `dev`: (records, adversarial images of the `keep` images, batch facts)."
     x = aset.x[torch.tensor(b["image"].tolist())].to(dev)
     lab, tgt = (torch.tensor(b[c].tolist(), device=dev) for c in ("label", "target"))
     t0 = time.time()
-    res = attack(model, x, lab, tgt)
+    res = attack(model, x, lab, tgt) if bar is None else attack(model, x, lab, tgt, progress=bar)
     dt = time.time() - t0
     recs = records_from_result(b, res)
     adv = {(r["image"], r["target"]): res.x_adv[j].detach().cpu().numpy()
@@ -279,6 +289,25 @@ def _attack_batch(attack, model, aset, b:pd.DataFrame, dev, keep:set) -> tuple:
     info = dict(time_s=dt, n_forward=res.n_forward, n_backward=res.n_backward,
                 attack=res.attack, device=str(x.device))
     return recs, adv, info
+
+# %% ../nbs/05_evaluate.ipynb #3acc5edf
+def _steps(attack, rows:int) -> int:
+    "Progress units of one attack call on `rows` rows: binary-search steps × chunks, else 1."
+    steps = getattr(attack, "binary_search_steps", None)
+    if steps is None or not _takes_progress(attack): return 1
+    return steps * math.ceil(rows / getattr(attack, "batch_size", rows))
+
+def _takes_progress(attack) -> bool:
+    "Whether `attack(...)` takes a `progress` bar (EAD, C&W, COV do)."
+    try: return "progress" in inspect.signature(attack).parameters
+    except (TypeError, ValueError): return False
+
+class _StepBar:
+    "The run's bar as an attack sees it: its steps move the bar; the run sets the text, and closes."
+    def __init__(self, bar): self.bar = bar
+    def update(self, n:int=1): self.bar.update(n)
+    def set_postfix_str(self, s:str): pass
+    def close(self): pass
 
 # %% ../nbs/05_evaluate.ipynb #e502fd89
 def run_attack_set(attack, # called as attack(model, x, labels, targets) -> AttackResult
@@ -289,7 +318,7 @@ def run_attack_set(attack, # called as attack(model, x, labels, targets) -> Atta
                    images_per_batch:int=8, # images per attack call (rows = images × targets)
                    keep_images:list=None, # positions whose adversarial images are kept
                    device=None, # where the images go; None: where `aset.x` is
-                   progress:bool=True, # show a tqdm bar
+                   progress:bool=True, # a tqdm bar: binary-search steps, rows done, time left
                   ) -> RecordStore:
     "Attack every incorrect class of each image, skipping rows `store` holds; returns the store."
     from tqdm.auto import tqdm
@@ -297,12 +326,19 @@ def run_attack_set(attack, # called as attack(model, x, labels, targets) -> Atta
     todo = _todo(store, attack_rows(aset, images))
     imgs, keep = todo["image"].unique().tolist(), set(keep_images or [])
     dev = aset.x.device if device is None else torch.device(device)
-    starts = range(0, len(imgs), images_per_batch)
+    batches = [todo[todo["image"].isin(imgs[k:k + images_per_batch])]
+               for k in range(0, len(imgs), images_per_batch)]
+    units = np.cumsum([_steps(attack, len(b)) for b in batches]).tolist()
     name = getattr(attack, "name", type(attack).__name__)
-    for k in tqdm(starts, desc=name, disable=not progress, total=len(starts)):
-        b = todo[todo["image"].isin(imgs[k:k + images_per_batch])]
-        recs, adv, info = _attack_batch(attack, model, aset, b, dev, keep)
-        store.write(recs, adv, **info)
+    bar = tqdm(total=units[-1] if units else 0, desc=name, unit="step", disable=not progress)
+    steps = _StepBar(bar) if progress and _takes_progress(attack) else None
+    with bar:
+        for b, upto, done in zip(batches, units, np.cumsum([len(b) for b in batches]).tolist()):
+            bar.set_postfix_str(f"{done - len(b)}/{len(todo)} rows done", refresh=False)
+            recs, adv, info = _attack_batch(attack, model, aset, b, dev, keep, steps)
+            store.write(recs, adv, **info)
+            bar.update(upto - bar.n)  # the batch's steps, whatever the attack counted
+            bar.set_postfix_str(f"{done}/{len(todo)} rows done")
     return store
 
 # %% ../nbs/05_evaluate.ipynb #546df594
@@ -435,7 +471,8 @@ def save_tables(path, # the JSON file to write
 def load_tables(path, # a `save_tables` file
                ) -> tuple:
     "The tables and the rest (provenance, ...) of a `save_tables` file."
-    d = json.loads(Path(path).read_text())
+    d = _read_json(Path(path), "report", "delete it; `ead_repro run` writes it again "
+                   "from the records")
     tables = {k: _decode(t) for k, t in d.pop("tables").items()}
     return tables, d
 
@@ -448,16 +485,28 @@ def figure_rows(aset, # an `AttackSet`
     ys = aset.y.tolist()
     return [ys.index(c) for c in range(n_classes) if c in ys]
 
+# %% ../nbs/05_evaluate.ipynb #776a657f
+FIGURE_THEME = dict(context="paper", style="whitegrid", palette="colorblind")  # seaborn's names
+
+def figure_theme(**rc, # matplotlib settings to change on top of the theme
+                ) -> list:
+    "Set the one seaborn theme of every figure (matplotlib underneath); return its colours."
+    import seaborn as sns
+    sns.set_theme(**FIGURE_THEME, rc={"savefig.dpi": 100, "figure.dpi": 100, **rc})
+    return sns.color_palette(FIGURE_THEME["palette"])
+
 # %% ../nbs/05_evaluate.ipynb #3a3997b6
 def _grid_axes(K:int, cell:float, title:str) -> tuple:
     "(figure, K×K axes without ticks or frames, figure height): room for labels and title."
     import matplotlib.pyplot as plt
+    figure_theme()
     w = K * cell + .2
     h = K * cell + .2 + (.4 if title else 0)  # room for the column labels and the title
     grid = dict(left=.2 / w, right=.995, bottom=.005, top=1 - (h - K * cell) / h,
                 wspace=.04, hspace=.04)
     fig, axes = plt.subplots(K, K, figsize=(w, h), squeeze=False, gridspec_kw=grid)
     for ax in axes.flat:
+        ax.grid(False)
         ax.set_xticks([])
         ax.set_yticks([])
         for s in ax.spines.values(): s.set_visible(False)

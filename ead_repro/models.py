@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .data import ImageSet, predict, load_dataset
+from .data import ImageSet, InputError, predict, load_dataset
 
 # %% auto #0
 __all__ = ['CHECKPOINTS', 'ARCHS', 'RECIPES', 'TARGET_ACCURACY', 'CWNet', 'mnist_net', 'cifar_net', 'train', 'accuracy',
-           'soft_labels', 'distill', 'save_model', 'model_card', 'load_model', 'card_has_recipe', 'train_checkpoint',
-           'retrain', 'Normalized', 'efficientnet_lite0']
+           'soft_labels', 'distill', 'checkpoints_dir', 'save_model', 'model_card', 'load_model', 'card_has_recipe',
+           'train_checkpoint', 'retrain', 'Normalized', 'efficientnet_lite0']
 
 # %% ../nbs/01_models.ipynb #ddca0c49
 class CWNet(nn.Module):
@@ -45,22 +45,30 @@ def _device(model:nn.Module) -> torch.device:
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
 
+def _first_line(e:Exception) -> str:
+    "The first line of an exception's message (torch's load errors run to many lines)."
+    return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+
 def _resume(resume, model:nn.Module, opt, g:torch.Generator, log) -> int:
     "Load the state a killed run left in `resume` (model, optimiser, RNGs); the epochs it finished."
     if not (resume and Path(resume).exists()): return 0
-    st = torch.load(resume, weights_only=False, map_location="cpu")
-    model.load_state_dict(st["model"])
-    opt.load_state_dict(st["opt"])
+    try:
+        st = torch.load(resume, weights_only=True, map_location="cpu")  # tensors and plain types
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+    except Exception as e:
+        raise InputError(f"training state {resume} does not load or is of another model "
+                         f"({_first_line(e)}); delete it to train from epoch 0") from e
     g.set_state(st["rng"])  # batch order
     if "torch_rng" in st: torch.set_rng_state(st["torch_rng"])  # dropout masks
     if log: log(f"resuming after epoch {st['epoch']}")
-    return st["epoch"]
+    return int(st["epoch"])
 
 def _save_state(resume, model:nn.Module, opt, g:torch.Generator, epoch:int):
-    "Write the state `_resume` reads, atomically."
+    "Write the state `_resume` reads (tensors and plain types only), atomically."
     tmp = Path(str(resume) + ".tmp")
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": g.get_state(),
-                "torch_rng": torch.get_rng_state(), "epoch": epoch}, tmp)
+                "torch_rng": torch.get_rng_state(), "epoch": int(epoch)}, tmp)
     os.replace(tmp, resume)
 
 # %% ../nbs/01_models.ipynb #5c29e31a
@@ -96,7 +104,7 @@ def _epoch(model:nn.Module, data:ImageSet, opt, g:torch.Generator, dev, batch_si
 def train(model:nn.Module, # the network, trained in place
           data:ImageSet, # the training images
           epochs:int=1, # passes over `data`
-          lr:float=0.01, # SGD learning rate
+          lr:float=0.01, # learning rate
           momentum:float=0.9, # Nesterov momentum
           batch_size:int=128, # images per step
           temperature:float=1.0, # train on softmax(logits/T)
@@ -108,13 +116,15 @@ def train(model:nn.Module, # the network, trained in place
           resume:str=None, # file for per-epoch state: a killed run continues after its last epoch
           on_epoch=None, # called as on_epoch(epoch, model) after each epoch
           device=None, # where to train (default: where the model is); data moves batch by batch
+          optimizer:str="sgd", # "sgd" (Nesterov momentum: C&W's) or "adam" (`momentum` unused)
          ) -> nn.Module:
-    "Train `model` in place with SGD + Nesterov momentum on `data`; returns it in eval mode."
+    "Train `model` in place with SGD + Nesterov momentum (or Adam) on `data`; eval mode after."
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     dev = torch.device(device) if device else _device(model)
     model.to(dev)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True)
+    opt = (torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam" else
+           torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True))
     for ep in range(_resume(resume, model, opt, g, log), epochs):
         loss = _epoch(model, data, opt, g, dev, batch_size, temperature, soft_labels, augment,
                       f"epoch {ep + 1}/{epochs}", progress)
@@ -168,13 +178,18 @@ CHECKPOINTS = (Path(__file__).parent / "checkpoints" if "__file__" in globals()
                else Path("../ead_repro/checkpoints"))  # the committed checkpoints
 ARCHS = {"mnist": mnist_net, "cifar": cifar_net}
 
+def checkpoints_dir(folder=None, # a folder given by the caller; None: the default
+                   ) -> Path:
+    "Where checkpoints are: `folder`, else `$EAD_CHECKPOINTS`, else the committed `CHECKPOINTS`."
+    return Path(folder or os.environ.get("EAD_CHECKPOINTS") or CHECKPOINTS)
+
 def save_model(model:nn.Module, # the trained network
                name:str, # the checkpoint's name: files `name`.pt and `name`.json
                card:dict, # what the card says (arch, data, epochs, accuracy, ...)
-               folder:Path=None, # where to write; None: `CHECKPOINTS`
+               folder:Path=None, # where to write; None: `checkpoints_dir()`
               ) -> Path:
     "Write `name`.pt (state dict) and `name`.json (card) atomically into `folder`."
-    folder = Path(folder or CHECKPOINTS)
+    folder = checkpoints_dir(folder)
     folder.mkdir(parents=True, exist_ok=True)
     today = datetime.date.today().isoformat()
     card = {"name": name, "torch": torch.__version__, "date": today, **card}
@@ -189,23 +204,33 @@ def save_model(model:nn.Module, # the trained network
 
 # %% ../nbs/01_models.ipynb #4a99d8ef
 def model_card(name:str, # the checkpoint's name
-               folder:Path=None, # where it is; None: `CHECKPOINTS`
+               folder:Path=None, # where it is; None: `checkpoints_dir()`
               ) -> dict:
     "The JSON card of checkpoint `name`."
-    f = Path(folder or CHECKPOINTS) / f"{name}.json"
+    f = checkpoints_dir(folder) / f"{name}.json"
     if not f.exists():
         raise FileNotFoundError(f"no checkpoint card {f}; train it with `ead_repro train {name}`")
-    return json.loads(f.read_text())
+    try: return json.loads(f.read_text())
+    except json.JSONDecodeError as e:
+        raise InputError(f"checkpoint card {f} does not parse ({e}); restore it (git checkout) "
+                         f"or retrain with `ead_repro train {name}`") from e
 
 def load_model(name:str, # the checkpoint's name ("mnist", "cifar")
-               folder:Path=None, # where it is; None: `CHECKPOINTS`
+               folder:Path=None, # where it is; None: `checkpoints_dir()`
                device=None, # where to put the model; None: the CPU
               ) -> nn.Module:
     "The committed checkpoint `name` (e.g. 'mnist', 'cifar'), in eval mode."
-    card = model_card(name, folder)
+    card, f = model_card(name, folder), checkpoints_dir(folder) / f"{name}.pt"
+    remake = card.get("retrain", f"ead_repro train {name}")
+    fix = f"retrain it with `{remake}` or restore both files"
+    if card.get("arch") not in ARCHS:
+        raise InputError(f"checkpoint card {f.with_suffix('.json')} names no known architecture "
+                         f"({card.get('arch')!r}; have {list(ARCHS)}); {fix}")
     model = ARCHS[card["arch"]]()
-    f = Path(folder or CHECKPOINTS) / f"{name}.pt"
-    model.load_state_dict(torch.load(f, weights_only=True, map_location=device or "cpu"))
+    try: model.load_state_dict(torch.load(f, weights_only=True, map_location=device or "cpu"))
+    except Exception as e:
+        raise InputError(f"checkpoint {f} does not load as the {card['arch']!r} network its card "
+                         f"names ({_first_line(e)}); {fix}") from e
     return model.to(device or "cpu").eval()
 
 # %% ../nbs/01_models.ipynb #3161bc2b
@@ -223,11 +248,16 @@ def _retrain_command(name:str, epochs:int, limit:int) -> str:
     if limit: cmd += f" --limit {limit}"
     return cmd
 
+def _recipe_words(r:dict) -> str:
+    "The optimiser of a recipe, in words."
+    if r.get("optimizer", "sgd") == "adam": return f"Adam lr {r.get('lr', 1e-3):g}, batch 128"
+    words = f"SGD lr {r.get('lr', 0.01):g}, Nesterov momentum 0.9, batch 128"
+    return words + (" (Carlini & Wagner)" if r.get("lr", 0.01) == 0.01 else "")
+
 def _card(recipe:dict, epoch:int, acc:float, source:str, model) -> dict:
     "The card of a checkpoint after `epoch` epochs of `recipe`."
     return {**recipe, "epochs": epoch, "data_source": source, "test_accuracy": round(acc, 4),
-            "recipe": f"SGD lr {recipe.get('lr', 0.01):g}, Nesterov momentum 0.9, batch 128"
-                      + (" (Carlini & Wagner)" if recipe.get("lr", 0.01) == 0.01 else ""),
+            "recipe": _recipe_words(recipe),
             "host": platform.machine(), "device": str(_device(model))}
 
 
@@ -242,18 +272,17 @@ def card_has_recipe(card:dict, # a checkpoint's card
     return all(card.get(k) == v for k, v in recipe.items() if k not in _MEASURED)
 
 def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `name`.json
-                     recipe:dict, # arch, data, epochs, seed, augment, temperature, [lr], and more
+                     recipe:dict, # arch, data, epochs, seed, augment, temperature, [optimizer, lr]
                      folder:Path, # where to write
                      train_set=None, # the training `ImageSet`; None: the recipe's data set's
                      soft:torch.Tensor=None, # N×K soft targets for `train_set` (distillation)
-                     start:dict=None, # a state dict to start from (the recipe says which); None: fresh
                      log=print, # called with progress lines; None: silent
                      device=None, # where to train; None: the CPU
                     ) -> nn.Module:
-    "Checkpoint `name` by `recipe`: loaded if its card has it, else trained (resuming), with a card."
+    "Checkpoint `name` by `recipe`: loaded if its card has it, else trained (resuming); its card."
     folder, r = Path(folder), dict(recipe)
     card_file, state = folder / f"{name}.json", folder / f".{name}.state"
-    card = json.loads(card_file.read_text()) if card_file.exists() else None
+    card = model_card(name, folder) if card_file.exists() else None
     if card and card_has_recipe(card, r) and card["epochs"] >= r["epochs"]:
         if log: log(f"{name}: up to date ({card['epochs']} epochs, {card_file})")
         return load_model(name, folder, device)
@@ -262,20 +291,28 @@ def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `nam
     te = load_dataset(r["data"], "test")
     torch.manual_seed(r["seed"])
     model = ARCHS[r["arch"]]()
-    if start is not None: model.load_state_dict(start)
     def on_epoch(ep, m):
         acc = accuracy(m, te)
         if log: log(f"{name}: epoch {ep}: test accuracy {acc:.4f}")
         save_model(m, name, _card(r, ep, acc, tr.source, m), folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return train(model, tr, r["epochs"], r.get("lr", 0.01), temperature=r["temperature"],
-                 soft_labels=soft, augment=r["augment"], seed=r["seed"], log=log, resume=state,
-                 on_epoch=on_epoch, device=device)
+    adam = r.get("optimizer") == "adam"
+    return train(model, tr, r["epochs"], r.get("lr", 1e-3 if adam else 0.01),
+                 temperature=r["temperature"], soft_labels=soft, augment=r["augment"],
+                 seed=r["seed"], log=log, resume=state, on_epoch=on_epoch, device=device,
+                 optimizer="adam" if adam else "sgd")
 
 
 # %% ../nbs/01_models.ipynb #414a6df0
+def _check_retrain(name:str, epochs, limit):
+    "Refuse an unknown recipe, or a number of epochs or images below 1, before any work."
+    if name not in RECIPES: raise InputError(f"no recipe {name!r} to train; have {list(RECIPES)}")
+    for what, v in (("epochs", epochs), ("limit", limit)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise InputError(f"{what} must be a whole number >= 1, got {v!r}")
+
 def retrain(name:str, # a checkpoint of `RECIPES`: "mnist" or "cifar"
-            folder:Path=None, # where to write; None: `CHECKPOINTS`
+            folder:Path=None, # where to write; None: `checkpoints_dir()`
             epochs:int=None, # None: the recipe's
             log=print, # called with progress lines; None: silent
             device=None, # where to train; None: the CPU
@@ -283,13 +320,14 @@ def retrain(name:str, # a checkpoint of `RECIPES`: "mnist" or "cifar"
             **overrides, # recipe fields to change (seed, augment, ...)
            ) -> nn.Module:
     "Train checkpoint `name` by its recipe, saving model and card (with test accuracy) every epoch."
+    _check_retrain(name, epochs, limit)
     r = {**RECIPES[name], **overrides, **({"epochs": epochs} if epochs else {})}
     tr = load_dataset(r["data"], "train")
     if limit:
         tr = tr.subset(range(min(limit, len(tr))))
         r["train_images"] = len(tr)
     r["retrain"] = _retrain_command(name, r["epochs"], limit)
-    return train_checkpoint(name, r, folder or CHECKPOINTS, tr, log=log, device=device)
+    return train_checkpoint(name, r, checkpoints_dir(folder), tr, log=log, device=device)
 
 # %% ../nbs/01_models.ipynb #2e2bb0c6
 class Normalized(nn.Module):

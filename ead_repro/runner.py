@@ -29,6 +29,10 @@ __all__ = ['SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_
            'run_section', 'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links',
            'show_figures']
 
+# %% ../nbs/06_runner.ipynb #cb4cf840
+from .data import InputError
+from .evaluate import figure_theme
+
 # %% ../nbs/06_runner.ipynb #6cc04b2c
 @dataclass(frozen=True)
 class Scale:
@@ -126,11 +130,13 @@ def attack_slug(spec:dict, # an `attack_spec`
 # %% ../nbs/06_runner.ipynb #5bc8d8e4
 def make_attack(spec:dict, # an `attack_spec`
                 scale, # a name in `SCALES` or a `Scale`
+                kappa:float=0.0, # confidence κ of C&W, COV and EAD (the paper: 0 but in Table 13)
                ) -> object:
     "The attack of `spec` with the budget and ε grid of `scale`."
     s, kind = get_scale(scale), spec["kind"]
+    if kappa and kind in ("fgm", "ifgm"): raise ValueError(f"{kind} has no confidence κ")
     budget = dict(max_iterations=s.max_iterations, binary_search_steps=s.binary_search_steps,
-                  initial_const=s.initial_const)
+                  initial_const=s.initial_const, kappa=kappa)
     if kind == "cw": return CW(**budget)
     if kind == "cov": return COV(beta=spec["beta"], **budget)
     if kind == "ead": return EAD(beta=spec["beta"], decision_rule=spec["rule"], **budget)
@@ -151,6 +157,7 @@ class Section:
     plan_figures: Callable = None  # (section, scale, dataset, out, figures) -> [(path, row)]
     draw_figure: Callable = None  # (section, scale, dataset, out, path, row, tables) -> Figure
     run: Callable = None  # (section, scale, dataset, out, figures, device, progress, log) -> report
+    scales: tuple = None  # the scales it has; None: every scale of `SCALES`
 
     @property
     def rows(self) -> list:
@@ -225,9 +232,10 @@ def _run_provenance(s:Scale, device, aset, card, **extra) -> dict:
 def _open_store(folder:Path, key:dict, session:dict=None) -> RecordStore:
     "The store at `folder` under `key` (a new session recorded when `session` is given)."
     try: return RecordStore(folder, key, session)
-    except ValueError as e:
+    except InputError as e:
+        if "records of another run" not in str(e): raise
         msg = f"{e}. Remove it to recompute with the current model and settings."
-        raise ValueError(msg) from None
+        raise InputError(msg) from None
 
 # %% ../nbs/06_runner.ipynb #3f79a94e
 def shared_runs(specs:dict, # {slug: (row, attack_spec)}, a section's distinct attacks
@@ -500,6 +508,7 @@ def plot_beta(ours:pd.DataFrame, # our table in the paper's layout
              ):
     "ASR, L1, L2, L∞ against β for each sweep: ours solid, the paper's dashed (Figures 2, 5)."
     import matplotlib.pyplot as plt
+    figure_theme()
     fig, axes = plt.subplots(1, 4, figsize=(13, 3))
     betas = sorted({b for p in prefixes for t in (ours, paper)
                     for b in beta_series(t, p, case).index})
@@ -570,6 +579,9 @@ def run_section(section:Section, # the section to run
     s = get_scale(scale)
     if dataset not in section.tables:
         raise ValueError(f"unknown data set {dataset!r}; have {list(section.tables)}")
+    if section.scales is not None and s.name not in section.scales:
+        raise ValueError(f"the {section.name} section has no {s.name!r} scale; "
+                         f"have {list(section.scales)}")
     if section.run is not None:
         return section.run(section, s, dataset, out, figures, device, progress, log)
     t0 = time.time()

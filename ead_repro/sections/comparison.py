@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from ..formulation import NORMS
 from ..data import DATASETS, CIFAR10_CLASSES
-from ..evaluate import RecordStore, adversarial_grid
+from ..evaluate import RecordStore, adversarial_grid, figure_theme
 from ..runner import (Section, Claim, FIGURE_ATTACKS, table_value, any_missing, attack_spec,
                               attack_slug, records_dir, figure_path, save_figure, get_scale,
                               setup_run, run_section, find_report, describe_report, report_table,
@@ -57,6 +57,7 @@ def plot_comparison(ours:pd.DataFrame, # our table in the paper's layout
                    ):
     "Each attack's ASR, L1, L2, L∞ (one case): ours beside the paper's, as bars (Table 2)."
     import matplotlib.pyplot as plt
+    figure_theme()
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
     names = list(ours.index)
     x = np.arange(len(names))

@@ -14,17 +14,16 @@ from ..formulation import NORMS
 from ..data import DATASETS, load_dataset
 from ..models import (RECIPES, CHECKPOINTS, load_model, model_card, card_has_recipe,
                               soft_labels, train_checkpoint)
-from ..evaluate import (CASES, case_table, paper_csv, provenance, save_tables,
-                                write_atomic)
+from ..evaluate import (CASES, figure_theme, case_table, paper_csv, provenance,
+                                save_tables, write_atomic)
 from ..runner import (Section, Claim, any_missing, get_scale, run_rows, section_table,
                               setup_run, records_dir, check_claims, figure_path, save_figure,
                               find_report, results_root, show_figures, VERDICTS)
 
 # %% auto #0
-__all__ = ['PAPER_TEMPERATURES', 'DISTILLATIONS', 'ROWS', 'SECTION', 'Distillation', 'get_distillation', 'logits_scaled',
-           'network_name', 'distill_recipe', 'train_distilled', 'logit_profile', 'paper_distillation',
-           'claim_distillation_broken', 'plot_distillation', 'write_distillation_report', 'side_by_side',
-           'run_distillation', 'draw_figure3']
+__all__ = ['PAPER_TEMPERATURES', 'DISTILLATIONS', 'ROWS', 'SECTION', 'Distillation', 'get_distillation', 'network_name',
+           'distill_recipe', 'train_distilled', 'logit_profile', 'paper_distillation', 'claim_distillation_broken',
+           'plot_distillation', 'write_distillation_report', 'side_by_side', 'run_distillation', 'draw_figure3']
 
 # %% ../../nbs/sections/04_distillation.ipynb #163372ea
 PAPER_TEMPERATURES = (1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)  # the paper's T
@@ -35,25 +34,24 @@ class Distillation:
     temperatures: dict  # data set -> the temperatures T it distils at
     epochs: dict  # data set -> epochs of the teacher, and again of the student
     train_images: dict = None  # data set -> training images used (the first n); None: all
-    warm_start: bool = False  # start from the committed network, last layer ×T (else: fresh)
+    optimizer: str = "sgd"  # "sgd" (C&W's: lr 0.01, Nesterov momentum) or "adam" (lr 1e-3)
     note: str = ""  # what the scale is for
 
     def describe(self, dataset:str) -> str:
         "The networks of `dataset`, in words."
         n = (self.train_images or {}).get(dataset)
-        start = ("the committed network with logits ×T" if self.warm_start
-                 else "a fresh network")
+        opt = "Adam" if self.optimizer == "adam" else "SGD (C&W's recipe)"
         ts = ", ".join(f"{t:g}" for t in self.temperatures[dataset])
         return (f"T ∈ {{{ts}}}; teacher and student {self.epochs[dataset]} epoch(s) each "
-                f"from {start}, on {f'the first {n}' if n else 'all'} training images")
+                f"from scratch by {opt}, on {f'the first {n}' if n else 'all'} training images")
 
 # %% ../../nbs/sections/04_distillation.ipynb #38b0f85c
 DISTILLATIONS = {
     "smoke": Distillation({"mnist": (1, 100), "cifar": (1, 100)}, {"mnist": 1, "cifar": 1},
-                          {"mnist": 256, "cifar": 256}, warm_start=True,
+                          {"mnist": 256, "cifar": 256}, optimizer="adam",
                           note="CI: the whole section in a minute; the numbers mean nothing"),
     "quick": Distillation({"mnist": (1, 10, 40, 100), "cifar": (1, 100)},
-                          {"mnist": 1, "cifar": 1}, {"cifar": 20000}, warm_start=True,
+                          {"mnist": 1, "cifar": 1}, {"cifar": 20000}, optimizer="adam",
                           note="a 2-core CPU in about an hour (training and attacks)"),
     "paper": Distillation({"mnist": PAPER_TEMPERATURES, "cifar": PAPER_TEMPERATURES},
                           {"mnist": 50, "cifar": 50}, note="the paper's networks, for a GPU"),
@@ -68,18 +66,7 @@ def get_distillation(scale, # a name in `DISTILLATIONS`, or a `Scale` of that na
                          f"have {list(DISTILLATIONS)}")
     return DISTILLATIONS[name]
 
-# %% ../../nbs/sections/04_distillation.ipynb #ef28c147
-def logits_scaled(state:dict, # a `CWNet` state dict
-                  T:float, # the factor
-                 ) -> dict:
-    "A copy of `state` whose logits are `T` times larger (the last linear layer scaled)."
-    last = [k for k in state if k.endswith(".weight")][-1].rsplit(".", 1)[0]
-    out = {k: v.clone() for k, v in state.items()}
-    out[f"{last}.weight"] *= T
-    out[f"{last}.bias"] *= T
-    return out
-
-# %% ../../nbs/sections/04_distillation.ipynb #0b689a9d
+# %% ../../nbs/sections/04_distillation.ipynb #92a715e9
 def network_name(dataset:str, # "mnist" or "cifar"
                  T:float, # the temperature
                  role:str="student", # "student" (the deployed network) or "teacher"
@@ -95,22 +82,18 @@ def distill_recipe(dataset:str, # "mnist" or "cifar"
     "The recipe (card fields) of the teacher or student at `T` under `plan`."
     base = RECIPES[dataset]
     r = {**base, "epochs": plan.epochs[dataset], "temperature": float(T), "role": role,
-         "defence": "defensive distillation (Papernot et al. 2016)",
-         "start": (f"checkpoint {dataset} ({model_card(dataset)['epochs']} epochs), "
-                   f"last layer ×{T:g}") if plan.warm_start else "fresh"}
+         "defence": "defensive distillation (Papernot et al. 2016)"}
+    if plan.optimizer != "sgd": r["optimizer"] = plan.optimizer
     n = (plan.train_images or {}).get(dataset)
     if n: r["train_images"] = n
     if role == "student": r["teacher"] = network_name(dataset, T, "teacher")
     return r
 
-# %% ../../nbs/sections/04_distillation.ipynb #0cfa6474
+# %% ../../nbs/sections/04_distillation.ipynb #7c0654a3
 def _training_set(dataset:str, plan:Distillation):
     n = (plan.train_images or {}).get(dataset)
     tr = load_dataset(dataset, "train")
     return tr.subset(range(min(n, len(tr)))) if n else tr
-
-def _start(dataset:str, T:float, plan:Distillation):
-    return logits_scaled(load_model(dataset).state_dict(), T) if plan.warm_start else None
 
 def train_distilled(dataset:str, # "mnist" or "cifar"
                     T:float, # the temperature
@@ -128,12 +111,12 @@ def train_distilled(dataset:str, # "mnist" or "cifar"
     tr = _training_set(dataset, plan)
     teacher = train_checkpoint(network_name(dataset, T, "teacher"),
                                distill_recipe(dataset, T, plan, "teacher"), folder, tr,
-                               start=_start(dataset, T, plan), log=log, device=device)
+                               log=log, device=device)
     soft = soft_labels(teacher, tr, T)
-    train_checkpoint(name, recipe, folder, tr, soft, _start(dataset, T, plan), log, device)
+    train_checkpoint(name, recipe, folder, tr, soft, log, device)
     return model_card(name, folder)
 
-# %% ../../nbs/sections/04_distillation.ipynb #d1d9713a
+# %% ../../nbs/sections/04_distillation.ipynb #31f8dfe2
 def logit_profile(model, # a classifier
                   data, # test images (`ImageSet`)
                   n:int=1000, # how many of them
@@ -148,7 +131,7 @@ def logit_profile(model, # a classifier
             "saturated (p = 1 in float32)": float((torch.softmax(z, 1).max(1).values == 1)
                                                   .float().mean())}
 
-# %% ../../nbs/sections/04_distillation.ipynb #523b0102
+# %% ../../nbs/sections/04_distillation.ipynb #3b93c954
 ROWS = ["C&W (L2)", "EAD (EN rule)", "EAD (L1 rule)"]  # the attacks of Tables 11-12
 
 def paper_distillation(table:str, # "table11" (MNIST) or "table12" (CIFAR-10)
@@ -165,7 +148,7 @@ def paper_distillation(table:str, # "table11" (MNIST) or "table12" (CIFAR-10)
     out.index = pd.MultiIndex.from_tuples(out.index, names=["T", "attack"])
     return out.sort_index(level=0, sort_remaining=False)
 
-# %% ../../nbs/sections/04_distillation.ipynb #8e3fee1f
+# %% ../../nbs/sections/04_distillation.ipynb #aff8ea91
 def claim_distillation_broken(t:pd.DataFrame, # (T, attack) rows in case layout
                               case:str="Average case", # the case checked
                               cw_at_least:float=99.0, # the ASR (%) that counts as C&W breaking it
@@ -186,7 +169,7 @@ def claim_distillation_broken(t:pd.DataFrame, # (T, attack) rows in case layout
     if short: words += "; short at " + ", ".join(f"{k} ({v:.1f}%)" for k, v in short.items())
     return Claim(txt, not short, measured, words)
 
-# %% ../../nbs/sections/04_distillation.ipynb #5878babb
+# %% ../../nbs/sections/04_distillation.ipynb #120c0835
 def plot_distillation(ours:pd.DataFrame, # (T, attack) rows in case layout
                       paper:pd.DataFrame, # the paper's, same layout
                       profiles:dict=None, # T -> `logit_profile` of the student (right panel)
@@ -195,6 +178,7 @@ def plot_distillation(ours:pd.DataFrame, # (T, attack) rows in case layout
                      ):
     "Figure 3: ASR against T for each attack (ours, the paper's dashed); top logit against T."
     import matplotlib.pyplot as plt
+    colours = figure_theme()
     fig, axes = plt.subplots(1, 2 if profiles else 1, figsize=(9 if profiles else 5, 3.2),
                              squeeze=False)
     ax = axes[0, 0]
@@ -202,7 +186,7 @@ def plot_distillation(ours:pd.DataFrame, # (T, attack) rows in case layout
         for t, style, label in ((ours, "-o", a), (paper, "--", f"{a} (paper)")):
             if a not in t.index.get_level_values("attack"): continue
             s = t.xs(a, level="attack")[("Average case", "ASR")]
-            ax.plot(s.index, s.to_numpy(float), style, color=f"C{k}", label=label, ms=4)
+            ax.plot(s.index, s.to_numpy(float), style, color=colours[k], label=label, ms=4)
     ax.set(xlabel="temperature T", ylabel="ASR (%)", ylim=(-2, 105))
     ax.legend(fontsize=6)
     if profiles:
@@ -214,7 +198,7 @@ def plot_distillation(ours:pd.DataFrame, # (T, attack) rows in case layout
     save_figure(fig, path)
     return fig
 
-# %% ../../nbs/sections/04_distillation.ipynb #cbfc8487
+# %% ../../nbs/sections/04_distillation.ipynb #b73feee8
 def _our_table(s, dataset:str, out, temperatures) -> tuple:
     "(T, attack) table from the stores; {T: images complete per row}; the stores."
     parts, done, stores = {}, {}, {}
@@ -228,7 +212,7 @@ def _our_table(s, dataset:str, out, temperatures) -> tuple:
 def _report_dir(out, s, dataset:str) -> Path:
     return Path(out) / s.name / "distillation" / dataset
 
-# %% ../../nbs/sections/04_distillation.ipynb #8c74c564
+# %% ../../nbs/sections/04_distillation.ipynb #c2646bef
 def _provenance(s, dataset:str, plan:Distillation, folder, stores:dict, device) -> dict:
     cards = {f"{T:g}": model_card(network_name(dataset, T), folder)
              for T in plan.temperatures[dataset]}
@@ -242,7 +226,7 @@ def _provenance(s, dataset:str, plan:Distillation, folder, stores:dict, device) 
                       model_card=cards[f"{plan.temperatures[dataset][-1]:g}"], student_cards=cards,
                       model_epochs=plan.epochs[dataset], model_accuracy=min(accs))
 
-# %% ../../nbs/sections/04_distillation.ipynb #3cb65646
+# %% ../../nbs/sections/04_distillation.ipynb #a967145b
 def write_distillation_report(s, dataset:str, out, plan:Distillation, folder, device="cpu",
                               profiles:dict=None) -> dict:
     "Our table beside the paper's, status, claim and provenance, saved; the report."
@@ -270,7 +254,7 @@ def side_by_side(ours:pd.DataFrame, # (T, attack) rows
     both = pd.concat({"ours": ours, "paper": paper.reindex(ours.index)}, names=["source"])
     return both.reorder_levels([1, 2, 0]).sort_index(level=[0, 1], sort_remaining=False)
 
-# %% ../../nbs/sections/04_distillation.ipynb #dcf551a9
+# %% ../../nbs/sections/04_distillation.ipynb #871ae738
 def run_distillation(section:Section, scale, dataset:str, out, figures, device="cpu",
                      progress:bool=True, log=print) -> dict:
     "The distillation section at `scale` on `dataset`: networks, attacks, report, Figure 3."
@@ -291,7 +275,7 @@ def run_distillation(section:Section, scale, dataset:str, out, figures, device="
     rep["computed"], rep["time_s"] = computed, time.time() - t0
     return rep
 
-# %% ../../nbs/sections/04_distillation.ipynb #d16a137c
+# %% ../../nbs/sections/04_distillation.ipynb #89178a44
 def draw_figure3(scale, dataset:str, out, figures) -> Path:
     "Figure 3 of `dataset` at `scale` from the saved report; its path."
     import matplotlib.pyplot as plt
@@ -309,4 +293,5 @@ SECTION = Section("distillation", "C&W and EAD against defensive distillation", 
                   tables={"mnist": "table11", "cifar": "table12"},
                   figures={"mnist": "Figure 3 (MNIST), Table 11",
                            "cifar": "Figure 3 (CIFAR10), Table 12"},
-                  claims=(claim_distillation_broken,), run=run_distillation)
+                  claims=(claim_distillation_broken,), run=run_distillation,
+                  scales=tuple(DISTILLATIONS))
