@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_attack.ipynb #b251498b
 from __future__ import annotations
-import dataclasses, math, time, warnings
+import copy, dataclasses, math, time, warnings
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -192,6 +192,20 @@ def check_inputs(model:nn.Module, # the classifier to attack
     elif targets is not None: raise ValueError("targets given to an untargeted attack")
     return labels, targets, K
 
+# %% ../nbs/03_attack.ipynb #684d054c
+def _check_settings(beta, kappa, rule, iterations, steps, batch_size, initial_const, learning_rate):
+    "Refuse bad hyperparameters with the message that names them."
+    rules = (rule,) if isinstance(rule, str) else rule
+    if (not isinstance(rules, tuple) or not rules or len(set(rules)) < len(rules)
+            or any(r not in DECISION_RULES for r in rules)):
+        raise ValueError(f"decision_rule must be one of {list(DECISION_RULES)} or a tuple of "
+                         f"distinct ones, got {rule!r}")
+    if beta < 0 or kappa < 0: raise ValueError("beta and kappa must be >= 0")
+    if iterations < 1 or steps < 1 or batch_size < 1:
+        raise ValueError("max_iterations, binary_search_steps and batch_size must be >= 1")
+    if not initial_const > 0 or not learning_rate > 0:
+        raise ValueError("initial_const and learning_rate must be > 0")
+
 # %% ../nbs/03_attack.ipynb #5d89c333
 class _Attack:
     "Shared machinery of EAD, C&W and COV: checks, chunking, binary search on c, rule, early abort."
@@ -200,7 +214,7 @@ class _Attack:
     def __init__(self,
                  beta:float=1e-3, # L1 weight β in Eq. (7) (EAD: also the threshold of Eq. (9))
                  kappa:float=0.0, # confidence κ of Eq. (4)/(6)
-                 decision_rule:str="EN", # "EN" or "L1": which successful iterate to keep
+                 decision_rule="EN", # "EN" or "L1": the iterate kept; a tuple: one result per rule
                  max_iterations:int=1000, # I, iterations per binary-search step
                  binary_search_steps:int=9, # steps of the binary search on c
                  initial_const:float=1e-3, # first c
@@ -210,6 +224,7 @@ class _Attack:
                  box:tuple=(0.0, 1.0), # the valid image range [lo, hi]
                  batch_size:int=1000, # samples attacked at once (memory bound)
                 ):
+        if isinstance(decision_rule, list): decision_rule = tuple(decision_rule)
         _check_settings(beta, kappa, decision_rule, max_iterations, binary_search_steps,
                         batch_size, initial_const, learning_rate)
         beta, kappa, initial_const, learning_rate = map(float, (beta, kappa, initial_const,
@@ -218,20 +233,15 @@ class _Attack:
             int, (max_iterations, binary_search_steps, batch_size))
         box = (float(box[0]), float(box[1]))
         store_attr()
+    @property
+    def rules(self) -> tuple:
+        "The decision rules this attack keeps an iterate for, as a tuple."
+        r = self.decision_rule
+        return (r,) if isinstance(r, str) else r
     def _settings(self):
-        return (f"beta={self.beta:g}, kappa={self.kappa:g}, rule={self.decision_rule}, "
+        return (f"beta={self.beta:g}, kappa={self.kappa:g}, rule={'+'.join(self.rules)}, "
                 f"I={self.max_iterations}, steps={self.binary_search_steps}")
     def __repr__(self): return f"{self.name}({self._settings()})"
-
-def _check_settings(beta, kappa, rule, iterations, steps, batch_size, initial_const, learning_rate):
-    "Refuse bad hyperparameters with the message that names them."
-    if rule not in DECISION_RULES:
-        raise ValueError(f"decision_rule must be one of {list(DECISION_RULES)}, got {rule!r}")
-    if beta < 0 or kappa < 0: raise ValueError("beta and kappa must be >= 0")
-    if iterations < 1 or steps < 1 or batch_size < 1:
-        raise ValueError("max_iterations, binary_search_steps and batch_size must be >= 1")
-    if not initial_const > 0 or not learning_rate > 0:
-        raise ValueError("initial_const and learning_rate must be > 0")
 
 # %% ../nbs/03_attack.ipynb #aed58267
 @patch
@@ -242,7 +252,7 @@ def __call__(self:_Attack,
              targets=None, # N target classes t (targeted attacks)
              progress:bool=False, # a progress bar over binary-search steps (and chunks)
             ) -> AttackResult:
-    "Attack `x`; return an `AttackResult` with success re-checked by the model."
+    "Attack `x`: an `AttackResult` (re-checked), or {rule: result} for a tuple of rules."
     start = time.perf_counter()
     warn_if_training(model)
     with _eval_mode(model):
@@ -251,20 +261,33 @@ def __call__(self:_Attack,
         cnt = Counter()
         cnt.forward += 1  # check_inputs' forward pass
         cls = targets if self.targeted else labels
-        n, dev = len(x0), x0.device
-        best = torch.empty_like(x0)
+        n, dev, n_rules = len(x0), x0.device, len(self.rules)
+        best = x0.new_empty((n, n_rules, *x0.shape[1:]))
         iters = torch.empty(n, dtype=torch.long, device=dev)
-        const = torch.empty(n, dtype=torch.promote_types(x0.dtype, torch.float32), device=dev)
+        cdt = torch.promote_types(x0.dtype, torch.float32)
+        const = torch.empty(n, n_rules, dtype=cdt, device=dev)
         n_chunks = math.ceil(n / self.batch_size)
         bar = _bar(progress, n_chunks * self.binary_search_steps, f"{self.name} steps")
         for i in range(0, n, self.batch_size):
             s = slice(i, i + self.batch_size)
             best[s], const[s], iters[s] = self._search(model, x0[s], cls[s], cnt, bar)
         if bar is not None: bar.close()
-        res = make_result(model, x0, best, labels, targets, self.targeted, const, iters,
-                          cnt.forward, cnt.backward, attack=repr(self), batch_size=self.batch_size)
-    res.time_s = time.perf_counter() - start
-    return res
+        res = {rule: make_result(model, x0, best[:, r].contiguous(), labels, targets,
+                                 self.targeted, const[:, r].contiguous(), iters, cnt.forward,
+                                 cnt.backward, attack=repr(self.for_rule(rule)),
+                                 batch_size=self.batch_size)
+               for r, rule in enumerate(self.rules)}
+    for r in res.values(): r.time_s = time.perf_counter() - start
+    return res if isinstance(self.decision_rule, tuple) else res[self.decision_rule]
+
+@patch
+def for_rule(self:_Attack,
+             rule:str, # one of `DECISION_RULES`
+            ) -> _Attack:
+    "The same attack with the one decision rule `rule` (its repr names a single-rule run)."
+    one = copy.copy(self)
+    one.decision_rule = rule
+    return one
 
 # %% ../nbs/03_attack.ipynb #c4ec0002
 def _bar(on, total, desc):
@@ -285,20 +308,22 @@ class _Chunk:
     const: torch.Tensor        # c of the current binary-search step
     lower: torch.Tensor        # c known to fail (0 at first)
     upper: torch.Tensor        # c known to succeed (1e10: none yet)
-    best_score: torch.Tensor   # decision-rule score of the kept iterate (inf: none yet)
-    best_x: torch.Tensor       # n×C×H×W kept iterate (x0: none yet)
-    best_const: torch.Tensor   # c of the step that gave the kept iterate (NaN: none yet)
+    best_score: torch.Tensor   # n×R, per decision rule: score of the kept iterate (inf: none yet)
+    best_x: torch.Tensor       # n×R×C×H×W kept iterate under each rule (x0: none yet)
+    best_const: torch.Tensor   # n×R, c of the step that gave the kept iterate (NaN: none yet)
     iterations: torch.Tensor   # iterations run, all steps together
     succeeded: torch.Tensor    # some iterate of the current step succeeded
 
-def _new_chunk(x0, initial_const):
+def _new_chunk(x0, initial_const, n_rules=1):
     "A chunk's state before the first binary-search step: c = `initial_const`, nothing kept."
     n, dev = len(x0), x0.device
     const = torch.full((n,), initial_const, dtype=torch.promote_types(x0.dtype, torch.float32),
                        device=dev)
+    per_rule = torch.ones(n, n_rules, dtype=const.dtype, device=dev)
     return _Chunk(const=const, lower=torch.zeros_like(const),
-                  upper=torch.full_like(const, 1e10), best_score=torch.full_like(const, math.inf),
-                  best_x=x0.clone(), best_const=torch.full_like(const, math.nan),
+                  upper=torch.full_like(const, 1e10), best_score=per_rule * math.inf,
+                  best_x=x0[:, None].repeat(1, n_rules, *[1] * (x0.dim() - 1)),
+                  best_const=per_rule * math.nan,
                   iterations=torch.zeros(n, dtype=torch.long, device=dev),
                   succeeded=torch.zeros(n, dtype=torch.bool, device=dev))
 
@@ -310,7 +335,7 @@ class _ActiveRows:
     x0: torch.Tensor            # original images
     cls: torch.Tensor           # target t (targeted) or label t0 (untargeted)
     const: torch.Tensor         # this step's c
-    best_score: torch.Tensor    # as in `_Chunk`, updated in this step
+    best_score: torch.Tensor    # as in `_Chunk` (n×R: one column per rule), updated in this step
     best_x: torch.Tensor
     best_const: torch.Tensor
     succeeded: torch.Tensor     # some iterate of this step succeeded
@@ -343,20 +368,36 @@ def _write_back(chunk:_Chunk, active:_ActiveRows, rows, k):
     chunk.iterations[j] += k + 1
 
 # %% ../nbs/03_attack.ipynb #a0b1c207
+_SLACK = 1e-4  # a margin this close to −κ, relative to the largest |logit|, may round either way
+
 @patch
 def _margin_at(self:_Attack, model, x, logits, active:_ActiveRows, score, at_check, last, cnt):
     "Margin at the iterate: from `logits`, else a forward pass at x on the rows where it matters."
     if logits is not None: return margin(logits, active.cls, self.targeted)
-    if at_check: need = None                       # the objective needs f(x) on every row
-    elif last: need = score < active.best_score    # the step's success flag updates no c
-    else: need = (~active.succeeded) | (score < active.best_score)
-    if need is None or need.all():
+    if at_check:                                   # the objective needs f(x) on every row
         return margin(self._forward(model, x, cnt), active.cls, self.targeted)
-    m = torch.full_like(score, math.inf)           # rows skipped: cannot change any outcome
-    if need.any():
-        logits_need = self._forward(model, x[need], cnt)
-        m[need] = margin(logits_need, active.cls[need], self.targeted).to(m)
-    return m
+    need = score < active.best_score               # n×R: a better score under rule r
+    if not last: need = need | ~active.succeeded[:, None]   # or no success yet in this step
+    union = need.any(1)
+    m, slack = self._margin_rows(model, x, active.cls, union, cnt)
+    if need.shape[1] == 1: return m
+    near = (m + self.kappa).abs() <= slack         # its sign may depend on the batch's rows
+    apart = [r for r in range(need.shape[1])
+             if not torch.equal(need[:, r], union) and (near & need[:, r]).any()]
+    if not apart: return m                         # each rule's success as in its own run
+    own = {r: self._margin_rows(model, x, active.cls, need[:, r], cnt)[0] for r in apart}
+    return torch.stack([own.get(r, m) for r in range(need.shape[1])], 1)
+
+@patch
+def _margin_rows(self:_Attack, model, x, cls, rows, cnt):
+    "(margin, rounding slack) at x, a forward pass on the rows of mask `rows`; (+∞, 0) elsewhere."
+    m = torch.full(rows.shape, math.inf, dtype=x.dtype, device=x.device)
+    slack = torch.zeros_like(m)
+    if rows.any():
+        logits = self._forward(model, x if rows.all() else x[rows], cnt)
+        m[rows] = margin(logits, cls[rows], self.targeted).to(m)
+        slack[rows] = _SLACK * logits.detach().abs().amax(1).to(m)
+    return m, slack
 
 @patch
 def _forward(self:_Attack, model, x, cnt):
@@ -366,12 +407,14 @@ def _forward(self:_Attack, model, x, cnt):
 
 # %% ../nbs/03_attack.ipynb #a0b1c20a
 def _keep_best(active:_ActiveRows, x, score, success):
-    "The decision rule: keep the iterate where it succeeded and scores below the kept one."
-    better = success & (score < active.best_score)
+    "The decision rules: keep the iterate where it succeeded and scores below the kept one."
+    ok = success if success.dim() == 2 else success[:, None]   # n×R, or the same for every rule
+    better = ok & (score < active.best_score)
     active.best_score = torch.where(better, score, active.best_score)
-    active.best_const = torch.where(better, active.const, active.best_const)
-    active.best_x = torch.where(better.view(-1, *[1] * (x.dim() - 1)), x, active.best_x)
-    active.succeeded |= success
+    active.best_const = torch.where(better, active.const[:, None], active.best_const)
+    grow = better.view(*better.shape, *[1] * (x.dim() - 1))
+    active.best_x = torch.where(grow, x[:, None], active.best_x)
+    active.succeeded |= ok.any(1)
 
 @patch
 def _abort_loss(self:_Attack, m):
@@ -393,7 +436,7 @@ def _finished(self:_Attack, active:_ActiveRows, k, l1, l2sq, m, at_check):
 @patch
 def _run_step(self:_Attack, model, chunk:_Chunk, x0, cls, last, cnt):
     "One binary-search step on `chunk`: iterate until each row has left or I iterations are run."
-    I, rule = self.max_iterations, DECISION_RULES[self.decision_rule]
+    I, rules = self.max_iterations, [DECISION_RULES[r] for r in self.rules]
     check_every = max(I // 10, 1)
     active = self._start_step(chunk, x0, cls)
     for k in range(I):
@@ -401,7 +444,7 @@ def _run_step(self:_Attack, model, chunk:_Chunk, x0, cls, last, cnt):
         x, logits = self._iterate(active.optimiser, k, model, active.x0, active.cls, active.const,
                                   cnt)
         l1, l2sq = l1_and_l2sq(x, active.x0)
-        score = rule(l1, l2sq, self.beta)
+        score = torch.stack([rule(l1, l2sq, self.beta) for rule in rules], 1)   # n×R
         m = self._margin_at(model, x, logits, active, score, at_check, last, cnt)
         _keep_best(active, x, score, success_from_margin(m, self.kappa))
         stop = self._finished(active, k, l1, l2sq, m, at_check)
@@ -423,8 +466,8 @@ def _update_const(chunk:_Chunk):
 @patch
 @torch.no_grad()
 def _search(self:_Attack, model, x0, cls, cnt, bar=None):
-    "Binary search on c for one chunk; returns (kept iterates, their c, iterations run)."
-    chunk = _new_chunk(x0, self.initial_const)
+    "Binary search on c for one chunk: (kept iterates n×R×…, their c n×R, iterations run)."
+    chunk = _new_chunk(x0, self.initial_const, len(self.rules))
     steps = self.binary_search_steps
     for step in range(steps):
         last = step == steps - 1                       # its success flags update no c
@@ -433,7 +476,7 @@ def _search(self:_Attack, model, x0, cls, cnt, bar=None):
         _update_const(chunk)
         if bar is not None:
             bar.update(1)
-            done = int(chunk.best_const.isfinite().sum())
+            done = int(chunk.best_const.isfinite().any(1).sum())
             bar.set_postfix_str(f"{done}/{len(x0)} of this chunk succeeded")
     return chunk.best_x, chunk.best_const, chunk.iterations
 

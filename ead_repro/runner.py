@@ -17,15 +17,17 @@ from .models import load_model, model_card, TARGET_ACCURACY
 from .attack import EAD, CW, COV
 from .baselines import FGM, IFGM, TABLE4
 from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_table,
+                                attack_rows, records_from_result,
                                 paper_rows, compare_table, save_tables, load_tables, figure_rows,
                                 provenance, write_atomic, to_json)
 
 # %% auto #0
 __all__ = ['SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale', 'attack_spec', 'attack_slug',
-           'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir', 'store_key', 'run_rows', 'section_table',
-           'Claim', 'table_value', 'any_missing', 'check_claims', 'claims_frame', 'write_report', 'beta_series',
-           'save_figure', 'figure_path', 'plot_beta', 'beta_figures', 'draw_figures', 'run_section', 'results_root',
-           'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
+           'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir', 'store_key', 'shared_runs', 'run_shared',
+           'run_rows', 'section_table', 'Claim', 'table_value', 'any_missing', 'check_claims', 'claims_frame',
+           'write_report', 'beta_series', 'save_figure', 'figure_path', 'plot_beta', 'beta_figures', 'draw_figures',
+           'run_section', 'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links',
+           'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -235,6 +237,69 @@ def _open_store(folder:Path, key:dict, session:dict=None) -> RecordStore:
         msg = f"{e}. Remove it to recompute with the current model and settings."
         raise InputError(msg) from None
 
+# %% ../nbs/06_runner.ipynb #3f79a94e
+def shared_runs(specs:dict, # {slug: (row, attack_spec)}, a section's distinct attacks
+               ) -> list:
+    "The attacks grouped by optimisation run: EAD's EN and L1 rows at one β together, in order."
+    groups = {}
+    for slug, (_, spec) in specs.items():
+        one = ("ead", spec["beta"]) if spec["kind"] == "ead" else slug
+        groups.setdefault(one, []).append(slug)
+    return [tuple(g) for g in groups.values()]
+
+def _joint_attack(attacks:dict):
+    "One attack under every decision rule of `attacks` ({slug: EAD differing only in its rule})."
+    rules = {slug: a.decision_rule for slug, a in attacks.items()}
+    joint = next(iter(attacks.values())).for_rule(tuple(rules.values()))
+    for slug, rule in rules.items():
+        if repr(joint.for_rule(rule)) != repr(attacks[slug]):
+            raise ValueError(f"{slug}: the attacks differ in more than their decision rule")
+    return joint, rules
+
+# %% ../nbs/06_runner.ipynb #89995c2b
+def _run_joint(joint, rules:dict, stores:dict, model, aset, images_per_batch, keep, device,
+               progress):
+    "The rows no store holds, attacked once by `joint`; each rule's records into its own store."
+    from tqdm.auto import tqdm
+    held = set().union(*(st.done() for st in stores.values()))
+    rows = attack_rows(aset)
+    todo = rows[[(i, t) not in held for i, t in zip(rows["image"], rows["target"])]]
+    imgs = todo["image"].unique().tolist()
+    dev = aset.x.device if device is None else torch.device(device)
+    starts = range(0, len(imgs), images_per_batch)
+    for k in tqdm(starts, desc=repr(joint), disable=not progress, total=len(starts)):
+        b = todo[todo["image"].isin(imgs[k:k + images_per_batch])]
+        x = aset.x[torch.tensor(b["image"].tolist())].to(dev)
+        lab, tgt = (torch.tensor(b[c].tolist(), device=dev) for c in ("label", "target"))
+        res = joint(model, x, lab, tgt)
+        for slug, rule in rules.items():
+            r, recs = res[rule], records_from_result(b, res[rule])
+            adv = {(q["image"], q["target"]): r.x_adv[j].detach().cpu().numpy()
+                   for j, q in enumerate(recs) if q["image"] in keep.get(slug, ())}
+            stores[slug].write(recs, adv, time_s=r.time_s, n_forward=r.n_forward,
+                               n_backward=r.n_backward, attack=r.attack, device=str(x.device),
+                               shared_with=sorted(set(rules) - {slug}))
+
+def run_shared(attacks:dict, # {slug: attack}: one, or EADs that differ only in the rule
+               stores:dict, # {slug: its RecordStore}
+               model, # the model attacked
+               aset, # its `AttackSet`
+               images_per_batch:int=8, # images per attack call
+               keep:dict=None, # {slug: image positions whose adversarial images are kept}
+               device=None, # where the images go; None: where `aset.x` is
+               progress:bool=True, # progress bars
+              ):
+    "Fill each store: rows no store holds by one optimisation for every rule, the rest alone."
+    keep = keep or {}
+    if len(attacks) > 1:
+        joint, rules = _joint_attack(attacks)
+        _run_joint(joint, rules, stores, model, aset, images_per_batch, keep, device, progress)
+    n_rows = len(aset) * aset.all_targets.shape[1]
+    for slug, attack in attacks.items():     # one attack, or rows only some stores lacked
+        if len(stores[slug].done()) < n_rows:
+            run_attack_set(attack, model, aset, stores[slug], images_per_batch=images_per_batch,
+                           keep_images=keep.get(slug), device=device, progress=progress)
+
 # %% ../nbs/06_runner.ipynb #64817b52
 def run_rows(rows:list, # paper table row names
              scale, # a name in `SCALES` or a `Scale`
@@ -254,19 +319,24 @@ def run_rows(rows:list, # paper table row names
     total = len(aset) * aset.all_targets.shape[1]
     specs = {attack_slug(attack_spec(r)): (r, attack_spec(r)) for r in rows}
     computed = {}
-    for n, (slug, (row, spec)) in enumerate(specs.items(), 1):
-        where, key = records_dir(out, s, dataset, spec, name), store_key(spec, s, card, aset)
-        todo = total - len(_open_store(where, key).done())
-        if log: log(f"[{s.name} {name or dataset} {n}/{len(specs)}] {row} ({slug}): "
-                    f"{todo} of {total} rows to do")
-        if todo > 0:
-            store = _open_store(where, key, _run_provenance(s, device, aset, card, attack=slug))
-            run_attack_set(make_attack(spec, s), model, aset, store,
-                           images_per_batch=s.images_per_batch,
-                           keep_images=keep if slug in _FIGURE_SLUGS else None,
-                           device=device, progress=progress)
-            if after is not None: after()
-        computed[slug] = todo
+    for group in shared_runs(specs):
+        stores = {}
+        for slug in group:
+            (row, spec), n = specs[slug], list(specs).index(slug) + 1
+            where, key = records_dir(out, s, dataset, spec, name), store_key(spec, s, card, aset)
+            computed[slug] = total - len(_open_store(where, key).done())
+            others = [g for g in group if g != slug]
+            joint = f"; one run with {', '.join(others)}" if others else ""
+            if log: log(f"[{s.name} {name or dataset} {n}/{len(specs)}] {row} ({slug}): "
+                        f"{computed[slug]} of {total} rows to do{joint}")
+            if computed[slug] > 0:
+                session = _run_provenance(s, device, aset, card, attack=slug)
+                stores[slug] = _open_store(where, key, session)
+        if not stores: continue
+        run_shared({g: make_attack(specs[g][1], s) for g in stores}, stores, model, aset,
+                   s.images_per_batch, {g: keep for g in stores if g in _FIGURE_SLUGS}, device,
+                   progress)
+        if after is not None: after()
     return computed
 
 # %% ../nbs/06_runner.ipynb #2e9a726c

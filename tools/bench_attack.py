@@ -9,13 +9,18 @@ Measures, on the same images, targets and budget:
 3. side by side with torchattacks' EADEN/EADL1 and foolbox's EADAttack (optional extras, see
    tools/requirements-bench.txt): wall time, ASR and mean L1/L2/Linf, all re-checked the same way
    (`make_result`: the model is re-run on the returned images);
-4. (`--parts batch`) whether a sample's result depends on its batch: each image attacked alone
+4. (`--parts pair`) both decision rules from one optimisation (`EAD(decision_rule=("EN", "L1"))`)
+   against the two single-rule runs: interleaved repeats, the order rotated, the load average
+   (os.getloadavg) recorded around each repeat, identity of the results checked (goal <= 0.55x);
+5. (`--parts batch`) whether a sample's result depends on its batch: each image attacked alone
    against all of them together, ours and torchattacks', in float32 and float64.
 
 Usage: .venv/bin/python tools/bench_attack.py [--n 20] [--exit-n 100] [--iterations 100] [--steps 9] [--threads 1]
        [--parts per_iteration early_exit compare batch] [--out FILE]   (default: the first three)
 The paper's budget, side by side only (about half an hour on one core):
        .venv/bin/python tools/bench_attack.py --iterations 1000 --parts compare --out results/bench_attack_I1000.json
+The EN + L1 pair:
+       .venv/bin/python tools/bench_attack.py --parts pair --out results/bench_attack_pair.json
 """
 import argparse, dataclasses, datetime, json, os, platform, statistics, sys, time
 from pathlib import Path
@@ -125,10 +130,12 @@ def main():
     p.add_argument("--exit-repeats", type=int, default=2, help="alternating repeats of the early-exit pair (min kept)")
     p.add_argument("--exit-n", type=int, default=100, help="images for the early-exit pair (small batches cost more per row: the ratio is measured at a realistic batch)")
     p.add_argument("--compare-repeats", type=int, default=2, help="interleaved repeats of the side-by-side runs (min wall time kept)")
+    p.add_argument("--pair-n", type=int, default=50, help="images for the EN + L1 pair against two runs")
+    p.add_argument("--pair-repeats", type=int, default=3, help="interleaved repeats of the pair measurement")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is steadier on a shared machine)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--parts", nargs="+", default=["per_iteration", "early_exit", "compare"],
-                   choices=["per_iteration", "early_exit", "compare", "batch"], help="which measurements to make")
+                   choices=["per_iteration", "early_exit", "compare", "batch", "pair"], help="which measurements to make")
     p.add_argument("--out", default=str(ROOT / "results" / "bench_attack.json"))
     args = p.parse_args()
     torch.set_num_threads(args.threads); torch.manual_seed(args.seed)
@@ -148,6 +155,7 @@ def main():
     if "early_exit" in args.parts: early_exit_part(out, model, args, goals)
     if "compare" in args.parts: compare_part(out, model, s, args, goals)
     if "batch" in args.parts: batch_part(out, model, s, args)
+    if "pair" in args.parts: pair_part(out, model, args, goals)
     out["goals"] = goals
     path = Path(args.out); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp"); tmp.write_text(json.dumps(out, indent=2) + "\n"); os.replace(tmp, path)
@@ -238,6 +246,42 @@ def _batch_dependence(model, s, args):
                       "max_abs_l1_change": float((l1_alone - together.l1).abs().max())}
         print(label, s.x.dtype, res[label], flush=True)
     return res
+
+def _same(a, b):
+    "Whether two AttackResults agree to the bit on everything but costs."
+    return all(torch.equal(getattr(a, f), getattr(b, f)) for f in ("x_adv", "success", "l1", "l2", "linf", "iterations")) \
+        and torch.equal(a.const.nan_to_num(-1), b.const.nan_to_num(-1))
+
+def pair_part(out, model, args, goals):
+    "Both rules from one optimisation against the two single-rule runs, interleaved (order rotated), with the load average."
+    print("EN + L1 pair ...", flush=True)
+    sp = select_attack_set(model, load_mnist("test"), n=args.pair_n, seed=args.seed)
+    budget = dict(max_iterations=args.iterations, binary_search_steps=args.steps)
+    attacks = {"EN": EAD(decision_rule="EN", **budget), "L1": EAD(decision_rule="L1", **budget),
+               "pair": EAD(decision_rule=("EN", "L1"), **budget)}
+    reps = []
+    for rep in range(args.pair_repeats):
+        order = list(attacks)[rep % 3:] + list(attacks)[:rep % 3]
+        row, res = {"order": order, "load_before": os.getloadavg()}, {}
+        for k in order:
+            res[k], counts = counted(lambda m: attacks[k](m, sp.x, sp.y, sp.target), model)
+            row[k] = {"time_s": (res[k]["EN"] if k == "pair" else res[k]).time_s, **counts}
+        row["load_after"] = os.getloadavg()
+        row["identical"] = all(_same(res["pair"][r], res[r]) for r in ("EN", "L1"))
+        row["time_ratio"] = row["pair"]["time_s"] / (row["EN"]["time_s"] + row["L1"]["time_s"])
+        row["model_rows_ratio"] = row["pair"]["model_rows"] / (row["EN"]["model_rows"] + row["L1"]["model_rows"])
+        print(rep, row, flush=True)
+        reps.append(row)
+    ratios = [r["time_ratio"] for r in reps]
+    out["pair"] = {"n_images": args.pair_n, "repeats": reps, "time_ratio_median": statistics.median(ratios),
+                   "time_ratio_min": min(ratios), "time_ratio_max": max(ratios),
+                   "model_rows_ratio": statistics.median(r["model_rows_ratio"] for r in reps),
+                   "identical": all(r["identical"] for r in reps),
+                   "note": "time_ratio = time of one EAD(decision_rule=('EN', 'L1')) run / (EN run + L1 run), per repeat, the three runs "
+                           "of a repeat back to back in rotated order; load = os.getloadavg() (1, 5, 15 min) before and after the repeat "
+                           "on a machine shared with other jobs; model_rows: images run through the model, the noise-free cost"}
+    goals.update({"pair_time_ratio": out["pair"]["time_ratio_median"], "pair_model_rows_ratio": out["pair"]["model_rows_ratio"],
+                  "pair_identical": out["pair"]["identical"], "pair_goal_0.55_met": out["pair"]["time_ratio_median"] <= 0.55})
 
 if __name__ == "__main__":
     main()
