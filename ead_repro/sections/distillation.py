@@ -113,7 +113,7 @@ def train_distilled(dataset:str, # "mnist" or "cifar"
                                distill_recipe(dataset, T, plan, "teacher"), folder, tr,
                                log=log, device=device)
     soft = soft_labels(teacher, tr, T)
-    train_checkpoint(name, recipe, folder, tr, soft, log, device)
+    train_checkpoint(name, recipe, folder, tr, soft, log=log, device=device)
     return model_card(name, folder)
 
 # %% ../../nbs/sections/04_distillation.ipynb #31f8dfe2
