@@ -18,12 +18,13 @@ from ..evaluate import (CASES, figure_theme, case_table, paper_csv, provenance,
                                 save_tables, write_atomic)
 from ..runner import (Section, Claim, any_missing, get_scale, run_rows, section_table,
                               setup_run, records_dir, check_claims, figure_path, save_figure,
+                              draw_figures,
                               find_report, results_root, show_figures, VERDICTS)
 
 # %% auto #0
 __all__ = ['PAPER_TEMPERATURES', 'DISTILLATIONS', 'ROWS', 'SECTION', 'Distillation', 'get_distillation', 'network_name',
            'distill_recipe', 'train_distilled', 'logit_profile', 'paper_distillation', 'claim_distillation_broken',
-           'plot_distillation', 'write_distillation_report', 'side_by_side', 'run_distillation', 'draw_figure3']
+           'plot_distillation', 'write_distillation_report', 'side_by_side', 'run_distillation']
 
 # %% ../../nbs/sections/04_distillation.ipynb #163372ea
 PAPER_TEMPERATURES = (1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)  # the paper's T
@@ -271,27 +272,27 @@ def run_distillation(section:Section, scale, dataset:str, out, figures, device="
         computed.update({f"T={T:g} {k}": v for k, v in got.items()})
     rep = write_distillation_report(s, dataset, out, plan, folder, device, profiles)
     if log: log(f"[{s.name} {dataset}] distillation: {rep['status']}")
-    rep["figures"] = [] if figures is None else [draw_figure3(s, dataset, out, figures)]
+    rep["figures"] = [] if figures is None else draw_figures(SECTION, s, dataset, out, figures)
     rep["computed"], rep["time_s"] = computed, time.time() - t0
     return rep
 
-# %% ../../nbs/sections/04_distillation.ipynb #89178a44
-def draw_figure3(scale, dataset:str, out, figures) -> Path:
-    "Figure 3 of `dataset` at `scale` from the saved report; its path."
-    import matplotlib.pyplot as plt
+# %% ../../nbs/sections/04_distillation.ipynb #54a00750
+def _plan(section, scale, dataset:str, out, figures) -> list:
+    "Figure 3's one file per data set."
+    return [(figure_path(figures, scale, "distillation", dataset, "asr"), None)]
+
+def _draw(section, scale, dataset:str, out, path, row, tables:dict):
+    "Figure 3 of `dataset` at `scale` from the saved report (its tables and logit profiles)."
     s = get_scale(scale)
     rep = find_report("distillation", dataset, out, scales=[s.name])
     profiles = {float(T): p for T, p in rep["meta"]["profiles"].items()}
-    path = figure_path(figures, s, "distillation", dataset, "asr")
     title = (f"{SECTION.title} ({DATASETS[dataset]}, {s.name} scale; average case; "
              "dashed: the paper)")
-    plt.close(plot_distillation(rep["tables"]["ours"], rep["tables"]["paper"], profiles,
-                                title, path))
-    return path
+    return plot_distillation(tables["ours"], tables["paper"], profiles, title, path)
 
 SECTION = Section("distillation", "C&W and EAD against defensive distillation", order=4,
                   tables={"mnist": "table11", "cifar": "table12"},
                   figures={"mnist": "Figure 3 (MNIST), Table 11",
                            "cifar": "Figure 3 (CIFAR10), Table 12"},
-                  claims=(claim_distillation_broken,), run=run_distillation,
-                  scales=tuple(DISTILLATIONS))
+                  claims=(claim_distillation_broken,), plan_figures=_plan, draw_figure=_draw,
+                  run=run_distillation, scales=tuple(DISTILLATIONS))

@@ -18,7 +18,7 @@ from ..evaluate import (CASES, figure_theme, RecordStore, run_attack_set, case_t
                                 paper_csv, provenance, save_tables, write_atomic, to_json)
 from ..runner import (Section, Claim, any_missing, get_scale, attack_spec, attack_slug,
                               make_attack, store_key, check_claims, figure_path, save_figure,
-                              find_report, setup_run, _open_store, _run_provenance)
+                              find_report, setup_run, draw_figures, _open_store, _run_provenance)
 
 # %% auto #0
 __all__ = ['PAPER_KAPPAS', 'KAPPA_ROWS', 'REFERENCE_ROWS', 'TARGET', 'TRANSFERS', 'SECTION', 'Transfer', 'transfer_scale',
@@ -319,7 +319,6 @@ def write_transfer_report(s, plan:Transfer, out, device="cpu", target_folder=Non
 def run_transferability(section:Section, scale, dataset:str, out, figures, device="cpu",
                         progress:bool=True, log=print, target_folder=None) -> dict:
     "The transferability section at `scale`: source attacks, transfer, report, Figure 4."
-    import matplotlib.pyplot as plt
     t0 = time.time()
     s, plan = transfer_scale(scale)
     model_card(TARGET, target_folder)  # the target network must exist before any work
@@ -329,17 +328,24 @@ def run_transferability(section:Section, scale, dataset:str, out, figures, devic
     if not check.exists():  # the early-abort measurement, once per scale
         large = tuple(k for k in plan.kappas if k >= 20)
         write_atomic(check, abort_check(s, large, min(10, s.images), device).to_csv(index=False))
-    rep["figures"] = []
-    if figures is not None:
-        path = figure_path(figures, s, "transferability", "mnist", "asr")
-        title = (f"Transfer to {TARGET} (MNIST, {s.name} scale, {s.images} images; average "
-                 "case; dashed: the paper)")
-        plt.close(plot_transfer(rep["ours"], paper_transfer(), rep["margins"], title, path))
-        rep["figures"] = [path]
+    rep["figures"] = [] if figures is None else draw_figures(SECTION, s, "mnist", out, figures)
     rep["computed"], rep["time_s"] = computed, time.time() - t0
     return rep
+
+def _plan(section, scale, dataset:str, out, figures) -> list:
+    "Figure 4's one file."
+    return [(figure_path(figures, scale, "transferability", "mnist", "asr"), None)]
+
+def _draw(section, scale, dataset:str, out, path, row, tables:dict):
+    "Figure 4 from the saved report (its tables and target margins)."
+    rep = find_report("transferability", "mnist", out, scales=[get_scale(scale).name])
+    p = rep["meta"]["provenance"]
+    title = (f"Transfer to {TARGET} (MNIST, {p['scale']} scale, {p['scale_settings']['images']} "
+             "images; average case; dashed: the paper)")
+    return plot_transfer(tables["ours"], tables["paper"], rep["meta"]["margins"], title, path)
 
 SECTION = Section("transferability", "Transfer from the undefended to the distilled network",
                   order=5, tables={"mnist": "table13"}, figures={"mnist": "Figure 4, Table 13"},
                   claims=(claim_ead_transfers_better, claim_ead_near_all, claim_little_transfers),
-                  run=run_transferability, scales=tuple(TRANSFERS))
+                  plan_figures=_plan, draw_figure=_draw, run=run_transferability,
+                  scales=tuple(TRANSFERS))
