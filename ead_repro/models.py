@@ -269,7 +269,8 @@ def card_has_recipe(card:dict, # a checkpoint's card
                     recipe:dict, # what the checkpoint should be (`train_checkpoint`'s recipe)
                    ) -> bool:
     "Whether `card` was made by `recipe` (its epochs may be fewer: then training resumes)."
-    return all(card.get(k) == v for k, v in recipe.items() if k not in _MEASURED)
+    keys = (set(card) | set(recipe)) - set(_MEASURED) - {"recipe"}  # "recipe": its words
+    return all(card.get(k) == recipe.get(k) for k in keys)
 
 def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `name`.json
                      recipe:dict, # arch, data, epochs, seed, augment, temperature, [optimizer, lr]
