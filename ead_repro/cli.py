@@ -4,13 +4,14 @@
 
 # %% ../nbs/90_cli.ipynb #c5926009
 from __future__ import annotations
-import argparse, importlib, os, pkgutil, sys, tempfile, time, traceback
+import argparse, importlib, os, pkgutil, subprocess, sys, tempfile, time, traceback
 from pathlib import Path
 import torch
 from .data import InputError
 
 # %% auto #0
-__all__ = ['EXPECTED', 'check', 'sections', 'datasets', 'run', 'redraw', 'format_table', 'largest_difference', 'main_job', 'main']
+__all__ = ['EXPECTED', 'check', 'sections', 'datasets', 'run', 'run_command', 'redraw', 'format_table', 'largest_difference',
+           'main_job', 'main']
 
 # %% ../nbs/90_cli.ipynb #97b8538a
 def _check_one(name:str) -> tuple:
@@ -135,17 +136,71 @@ def run(section:str="all", # a name in `sections()`, or "all"
     from ead_repro.runner import run_section, get_scale
     chosen, datasets = _choose(section, dataset, scale)
     dev = _device(device)
+    from ead_repro.evaluate import shard
     reports = []
     for d in datasets:
         if not _ready(d, scale, dev, dataset != "all", log): continue
         for s in chosen:
             if not _has(s, d, get_scale(scale).name, section != "all", log): continue
+            if s.run is not None and shard().world > 1:
+                log(f"skipping {s.name}: it runs in one process only (it trains models)")
+                continue
             r = run_section(s, scale, d, out, figures, dev, progress, log)
+            if not shard().main: continue  # the main process reports
             made = ", ".join(str(p) for p in r["figures"]) or "none"
             log(f"  computed {sum(r['computed'].values())} (image, target) rows in "
                 f"{r['time_s']:.0f}s; figures: {made}")
             reports.append(r)
     return reports
+
+# %% ../nbs/90_cli.ipynb #506384b6
+def _one_process_only(chosen:list, # the `Section`s a command runs
+                     ) -> list:
+    "The names of those of `chosen` that run their own way (their `run`), in one process only."
+    return [s.name for s in chosen if s.run is not None]
+
+def _without_nproc(argv:list, # a command's arguments
+                  ) -> list:
+    "`argv` without its `--nproc N` (or `--nproc=N`): the command each process runs."
+    out, skip = [], False
+    for a in argv:
+        if skip or a == "--nproc" or a.startswith("--nproc="):
+            skip = a == "--nproc"
+            continue
+        out.append(a)
+    return out
+
+def _launch(nproc:int, # the processes to start
+            argv:list, # this command's arguments
+           ) -> int:
+    "Run this command as `nproc` processes under torchrun on this machine: their exit status."
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={nproc}", "-m", "ead_repro.cli", *_without_nproc(argv)]
+    env = {"OMP_NUM_THREADS": "1", **os.environ}  # torchrun's default, without its banner
+    return subprocess.call(cmd, env=env)
+
+# %% ../nbs/90_cli.ipynb #d458a1d2
+def run_command(args:argparse.Namespace, # the checked arguments of `ead_repro run`
+               ) -> int:
+    "`ead_repro run`: in this process, or as `--nproc` processes that share the run."
+    from ead_repro.evaluate import join_run, leave_run
+    chosen, _ = _choose(args.section, args.dataset, args.scale)
+    workers = int(os.environ.get("WORLD_SIZE", "1"))
+    alone = _one_process_only(chosen)
+    if max(args.nproc, workers) > 1 and args.section != "all" and alone:
+        raise InputError(f"the {alone[0]} section runs in one process only; leave out --nproc")
+    if args.nproc > 1 and workers == 1: return _launch(args.nproc, args.argv)
+    if workers > 1:
+        main = join_run().main
+        if args.device.type == "cuda":
+            local = int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count()
+            args.device = torch.device("cuda", local)
+    else: main = True
+    try:
+        run(args.section, args.scale, args.dataset, args.out, args.figures, args.device,
+            args.progress, print if main else (lambda *a, **k: None))
+    finally: leave_run()
+    return 0
 
 # %% ../nbs/90_cli.ipynb #47201022
 def redraw(section:str="all", # a name in `sections()`, or "all"
@@ -278,6 +333,8 @@ def _run_parser(sub):
     r.add_argument("--dataset", default="all", choices=[*datasets(), "all"])
     r.add_argument("--out", default="results", help="results root (default: results)")
     r.add_argument("--figures", default="figures", help="figures folder (default: figures)")
+    r.add_argument("--nproc", type=_count, default=1, help="processes sharing the run on this "
+                   "machine, under torchrun (default: 1)")
     _common(r)
 
 def _figures_parser(sub):
@@ -340,9 +397,7 @@ def _dispatch(args:argparse.Namespace) -> int:
     "Run the checked sub-command `args.cmd`."
     if args.threads: torch.set_num_threads(args.threads)
     if args.cmd == "main": return main_job(args)
-    if args.cmd == "run":
-        run(args.section, args.scale, args.dataset, args.out, args.figures, args.device,
-            args.progress)
+    if args.cmd == "run": return run_command(args)
     if args.cmd == "figures": redraw(args.section, args.scale, args.dataset, args.out, args.figures)
     if args.cmd == "check": check(args.only)
     if args.cmd == "train":
@@ -355,6 +410,7 @@ def main(argv:list=None, # the arguments (default: the command line's)
         ) -> int:
     "Entry point of the `ead_repro` console script: 0 when done, 2 for a problem the user can fix."
     args = _parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # for `--nproc`
     debug = args.debug or os.environ.get("EAD_DEBUG", "") not in ("", "0")
     try: return _dispatch(_checked(args))
     except EXPECTED as e:

@@ -5,6 +5,7 @@
 # %% ../nbs/05_evaluate.ipynb #e6fdb87d
 from __future__ import annotations
 import datetime, inspect, io, json, math, os, platform, subprocess, time
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 import numpy as np
@@ -17,8 +18,9 @@ from .formulation import NORMS
 
 # %% auto #0
 __all__ = ['CASES', 'FIGURE_THEME', 'attack_rows', 'case_summary', 'records_from_result', 'provenance', 'write_atomic', 'to_json',
-           'RecordStore', 'run_attack_set', 'case_table', 'paper_csv', 'paper_caption', 'paper_rows', 'paper_table',
-           'compare_table', 'save_tables', 'load_tables', 'figure_rows', 'figure_theme', 'adversarial_grid']
+           'Shard', 'shard', 'join_run', 'leave_run', 'RecordStore', 'run_batches', 'run_attack_set', 'case_table',
+           'paper_csv', 'paper_caption', 'paper_rows', 'paper_table', 'paper_by', 'compare_table', 'save_tables',
+           'load_tables', 'figure_rows', 'figure_theme', 'plot_ours_and_paper', 'adversarial_grid']
 
 # %% ../nbs/05_evaluate.ipynb #2833c059
 CASES = {"best": "Best case", "average": "Average case", "worst": "Worst case"}
@@ -146,6 +148,64 @@ def to_json(obj, # dicts, lists, numbers, strings, tensors, numpy arrays, in any
     "JSON text of `obj`: NaN as null, tensors and numpy values as plain numbers."
     return json.dumps(_jsonable(obj), indent=1, ensure_ascii=False, allow_nan=False)
 
+# %% ../nbs/05_evaluate.ipynb #3100b8fa
+@dataclass(frozen=True)
+class Shard:
+    "One process of a run shared by `world` processes (`torch.distributed`); the whole run if 1."
+    rank:int=0 # this process: 0, ..., world − 1
+    world:int=1 # the processes sharing the run
+    run_id:str="" # names this run's claims; the same in every process
+
+    @property
+    def main(self) -> bool: return self.rank == 0  # writes reports, logs, shows progress
+    @property
+    def tag(self) -> str: return "" if self.world == 1 else f"-r{self.rank}"  # in part names
+
+    def sync(self):
+        "Wait until every process of the run is here (nothing to wait for in one process)."
+        if self.world > 1: torch.distributed.barrier()
+
+    def claim(self,
+              folder, # the folder of the store the batch writes to
+              batch:str, # the batch's name, unique within the folder's run, ending "-<number>"
+             ) -> bool:
+        "Whether this process takes `batch`: the first of the run's processes to ask does."
+        if self.world == 1: return True
+        if folder is None: return int(batch.rsplit("-", 1)[-1]) % self.world == self.rank  # memory
+        claims = Path(folder) / "claims" / self.run_id
+        claims.mkdir(parents=True, exist_ok=True)
+        try: os.close(os.open(claims / batch, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError: return False
+        return True
+
+# %% ../nbs/05_evaluate.ipynb #b1cb6dba
+_SHARD = Shard()
+
+def shard() -> Shard:
+    "The `Shard` this process runs as: the whole run unless `join_run` made it part of one."
+    return _SHARD
+
+def join_run(backend:str=None, # "gloo", "nccl"; None: nccl where CUDA is, else gloo
+            ) -> Shard:
+    "Join the run of the processes `torchrun` started; this process's `Shard`."
+    global _SHARD
+    import datetime as dt, uuid, torch.distributed as dist
+    backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+    if backend == "nccl": torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(backend, timeout=dt.timedelta(hours=24))  # long batches at barriers
+    name = [uuid.uuid4().hex[:12] if dist.get_rank() == 0 else None]
+    dist.broadcast_object_list(name, src=0)
+    _SHARD = Shard(dist.get_rank(), dist.get_world_size(), f"run-{name[0]}")
+    return _SHARD
+
+def leave_run():
+    "Wait for every process of the run, then leave it: the whole run again."
+    global _SHARD
+    if _SHARD.world > 1:
+        _SHARD.sync()
+        torch.distributed.destroy_process_group()
+    _SHARD = Shard()
+
 # %% ../nbs/05_evaluate.ipynb #71be970c
 class RecordStore:
     "Per-(image, target) records in a folder (meta.json + atomic parts), or in memory."
@@ -216,7 +276,7 @@ def write(self:RecordStore,
         self._mem.append((json.loads(to_json(part)), dict(x_adv or {})))
         return
     n = 1 + max([int(f.stem.split("-")[1]) for f in self._part_files()], default=0)
-    base = self.folder / "parts" / f"part-{n:06d}"
+    base = self.folder / "parts" / f"part-{n:06d}{shard().tag}"  # one name per process
     if x_adv: _save_images(base.with_suffix(".npz"), x_adv)  # the images first: a part is its .json
     write_atomic(base.with_suffix(".json"), to_json(part))
 
@@ -271,9 +331,9 @@ def costs(self:RecordStore) -> dict:
     return {k: sum(p.get(k) or 0 for p in ps) for k in ("time_s", "n_forward", "n_backward")}
 
 # %% ../nbs/05_evaluate.ipynb #cd72d361
-def _todo(store:RecordStore, rows:pd.DataFrame) -> pd.DataFrame:
-    "The rows `store` holds no record of."
-    done = store.done()
+def _todo(store:RecordStore, rows:pd.DataFrame, done:set=None) -> pd.DataFrame:
+    "The rows not in `done` ((image, target) pairs; None: those `store` holds a record of)."
+    done = store.done() if done is None else done
     return rows[[(i, t) not in done for i, t in zip(rows["image"], rows["target"])]]
 
 def _attack_batch(attack, model, aset, b:pd.DataFrame, dev, keep:set, bar=None) -> tuple:
@@ -309,6 +369,17 @@ class _StepBar:
     def set_postfix_str(self, s:str): pass
     def close(self): pass
 
+# %% ../nbs/05_evaluate.ipynb #e30b8aa3
+def run_batches(rows:pd.DataFrame, # the `attack_rows` of the images asked for
+                todo:pd.DataFrame, # those of the rows still to attack
+                images_per_batch:int, # images per attack call
+               ) -> list:
+    "[(batch number, its rows still to do)]: consecutive images of `rows`, empty batches dropped."
+    imgs = rows["image"].unique().tolist()
+    chunks = [imgs[k:k + images_per_batch] for k in range(0, len(imgs), images_per_batch)]
+    batches = [(k, todo[todo["image"].isin(chunk)]) for k, chunk in enumerate(chunks)]
+    return [(k, b) for k, b in batches if len(b)]
+
 # %% ../nbs/05_evaluate.ipynb #e502fd89
 def run_attack_set(attack, # called as attack(model, x, labels, targets) -> AttackResult
                    model, # the model attacked
@@ -319,26 +390,28 @@ def run_attack_set(attack, # called as attack(model, x, labels, targets) -> Atta
                    keep_images:list=None, # positions whose adversarial images are kept
                    device=None, # where the images go; None: where `aset.x` is
                    progress:bool=True, # a tqdm bar: binary-search steps, rows done, time left
+                   done:set=None, # (image, target) rows to skip; None: those `store` holds
                   ) -> RecordStore:
     "Attack every incorrect class of each image, skipping rows `store` holds; returns the store."
     from tqdm.auto import tqdm
-    store = RecordStore() if store is None else store
-    todo = _todo(store, attack_rows(aset, images))
-    imgs, keep = todo["image"].unique().tolist(), set(keep_images or [])
+    store, sh = RecordStore() if store is None else store, shard()
+    rows = attack_rows(aset, images)
+    todo = _todo(store, rows, done)
+    batches, keep = run_batches(rows, todo, images_per_batch), set(keep_images or [])
     dev = aset.x.device if device is None else torch.device(device)
-    batches = [todo[todo["image"].isin(imgs[k:k + images_per_batch])]
-               for k in range(0, len(imgs), images_per_batch)]
-    units = np.cumsum([_steps(attack, len(b)) for b in batches]).tolist()
+    units = np.cumsum([_steps(attack, len(b)) for _, b in batches]).tolist()
     name = getattr(attack, "name", type(attack).__name__)
+    progress = progress and sh.main
     bar = tqdm(total=units[-1] if units else 0, desc=name, unit="step", disable=not progress)
     steps = _StepBar(bar) if progress and _takes_progress(attack) else None
     with bar:
-        for b, upto, done in zip(batches, units, np.cumsum([len(b) for b in batches]).tolist()):
-            bar.set_postfix_str(f"{done - len(b)}/{len(todo)} rows done", refresh=False)
-            recs, adv, info = _attack_batch(attack, model, aset, b, dev, keep, steps)
-            store.write(recs, adv, **info)
+        for (k, b), upto, n in zip(batches, units, np.cumsum([len(b) for _, b in batches])):
+            bar.set_postfix_str(f"{n - len(b)}/{len(todo)} rows done", refresh=False)
+            if sh.claim(store.folder, f"batch-{k}"):  # another process may have taken it
+                recs, adv, info = _attack_batch(attack, model, aset, b, dev, keep, steps)
+                store.write(recs, adv, **info)
             bar.update(upto - bar.n)  # the batch's steps, whatever the attack counted
-            bar.set_postfix_str(f"{done}/{len(todo)} rows done")
+            bar.set_postfix_str(f"{n}/{len(todo)} rows done")
     return store
 
 # %% ../nbs/05_evaluate.ipynb #546df594
@@ -426,6 +499,22 @@ def paper_table(name:str, # "table1", "table5" ... "table10" (or the number)
     vals = [[df.loc[(r, c), m] for c in CASES for m in ("asr", *NORMS)] for r in rows]
     return pd.DataFrame(vals, index=pd.Index(rows, name="attack"), columns=_case_columns())
 
+# %% ../nbs/05_evaluate.ipynb #734f34bf
+def paper_by(table, # the table's number (1-14) or name ("table11")
+             keys:list, # the label columns that name a row, e.g. ["T", "method"]
+             convert:dict=None, # {key: function} applied to that label, e.g. {"T": float}
+            ) -> pd.DataFrame:
+    "A paper table whose rows are named by several labels, in `case_table`'s layout."
+    convert, rows = convert or {}, {}
+    for labels, g in paper_csv(table).groupby(keys, sort=False):
+        name = tuple(convert.get(k, str)(v) for k, v in zip(keys, labels))
+        g = g.set_index("case")
+        rows[name] = [g.loc[c, m] for c in CASES for m in ("asr", *NORMS)]
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=_case_columns())
+    names = ["attack" if k == "method" else k for k in keys]
+    out.index = pd.MultiIndex.from_tuples(out.index, names=names)
+    return out
+
 # %% ../nbs/05_evaluate.ipynb #f1476527
 def compare_table(ours:pd.DataFrame, # a `case_table`
                   paper, # a table name ("table8") or a DataFrame in the same layout
@@ -494,6 +583,21 @@ def figure_theme(**rc, # matplotlib settings to change on top of the theme
     import seaborn as sns
     sns.set_theme(**FIGURE_THEME, rc={"savefig.dpi": 100, "figure.dpi": 100, **rc})
     return sns.color_palette(FIGURE_THEME["palette"])
+
+# %% ../nbs/05_evaluate.ipynb #67dd05a2
+def plot_ours_and_paper(ax, # the matplotlib axes to draw on
+                        ours:pd.DataFrame, # our rows in case layout, an index level named "attack"
+                        paper:pd.DataFrame, # the paper's rows, same layout
+                        rows:list, # the attacks to draw, in the order of `colours`
+                        series, # (table, attack) -> pd.Series of y values indexed by x
+                        colours:list, # one colour per row
+                       ):
+    "One line per attack against a parameter: ours solid with dots, the paper's dashed."
+    for colour, row in zip(colours, rows):
+        for t, style, label in ((ours, "-o", row), (paper, "--", f"{row} (paper)")):
+            if row not in t.index.get_level_values("attack"): continue
+            s = series(t, row)
+            ax.plot(s.index, s.to_numpy(float), style, color=colour, label=label, ms=4)
 
 # %% ../nbs/05_evaluate.ipynb #3a3997b6
 def _grid_axes(K:int, cell:float, title:str) -> tuple:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_runner.ipynb #b63c1dd7
 from __future__ import annotations
-import dataclasses, io, json, os, re, time
+import dataclasses, io, json, os, re, shutil, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -19,15 +19,15 @@ from .baselines import FGM, IFGM, TABLE4
 from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_table,
                                 attack_rows, records_from_result,
                                 paper_rows, compare_table, save_tables, load_tables, figure_rows,
-                                provenance, write_atomic, to_json)
+                                provenance, write_atomic, to_json, shard, run_batches)
 
 # %% auto #0
 __all__ = ['SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale', 'attack_spec', 'attack_slug',
-           'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir', 'store_key', 'shared_runs', 'run_shared',
-           'run_rows', 'section_table', 'Claim', 'table_value', 'any_missing', 'check_claims', 'claims_frame',
-           'write_report', 'beta_series', 'save_figure', 'figure_path', 'plot_beta', 'beta_figures', 'draw_figures',
-           'run_section', 'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links',
-           'show_figures']
+           'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir', 'store_key', 'run_provenance',
+           'open_store', 'shared_runs', 'run_shared', 'run_rows', 'section_table', 'Claim', 'table_value',
+           'any_missing', 'check_claims', 'claims_frame', 'write_report', 'beta_series', 'save_figure', 'figure_path',
+           'plot_beta', 'beta_figures', 'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table',
+           'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -224,12 +224,21 @@ def store_key(spec:dict, # an `attack_spec`
                 targets="all" if s.all_targets else "average")
 
 # %% ../nbs/06_runner.ipynb #71c1d530
-def _run_provenance(s:Scale, device, aset, card, **extra) -> dict:
+def run_provenance(s:Scale, # the scale run
+                   device, # the device the attacks ran on
+                   aset, # the `AttackSet` attacked (its `source` names the data)
+                   card:dict, # the attacked model's card
+                   **extra, # more fields to record
+                  ) -> dict:
+    "The provenance of a section's run: scale, device, data, seed, model (name, epochs, accuracy)."
     return provenance(s.name, device, aset.source, s.seed, model=card["name"],
                       model_epochs=card["epochs"], model_accuracy=card.get("test_accuracy"),
                       **extra)
 
-def _open_store(folder:Path, key:dict, session:dict=None) -> RecordStore:
+def open_store(folder:Path, # the store's folder
+               key:dict, # what its records are of (attack, model, scale ...)
+               session:dict=None, # a new session to record; None: only read
+              ) -> RecordStore:
     "The store at `folder` under `key` (a new session recorded when `session` is given)."
     try: return RecordStore(folder, key, session)
     except InputError as e:
@@ -257,18 +266,17 @@ def _joint_attack(attacks:dict):
     return joint, rules
 
 # %% ../nbs/06_runner.ipynb #89995c2b
-def _run_joint(joint, rules:dict, stores:dict, model, aset, images_per_batch, keep, device,
-               progress):
-    "The rows no store holds, attacked once by `joint`; each rule's records into its own store."
+def _run_joint(joint, rules:dict, stores:dict, held:set, model, aset, images_per_batch, keep,
+               device, progress):
+    "The rows not in `held`, attacked once by `joint`; each rule's records into its own store."
     from tqdm.auto import tqdm
-    held = set().union(*(st.done() for st in stores.values()))
-    rows = attack_rows(aset)
+    rows, sh = attack_rows(aset), shard()
     todo = rows[[(i, t) not in held for i, t in zip(rows["image"], rows["target"])]]
-    imgs = todo["image"].unique().tolist()
     dev = aset.x.device if device is None else torch.device(device)
-    starts = range(0, len(imgs), images_per_batch)
-    for k in tqdm(starts, desc=repr(joint), disable=not progress, total=len(starts)):
-        b = todo[todo["image"].isin(imgs[k:k + images_per_batch])]
+    claims = next(iter(stores.values())).folder  # the claims of the run go with its first store
+    for k, b in tqdm(run_batches(rows, todo, images_per_batch), desc=repr(joint),
+                     disable=not (progress and sh.main)):
+        if not sh.claim(claims, f"joint-{k}"): continue  # another process took it
         x = aset.x[torch.tensor(b["image"].tolist())].to(dev)
         lab, tgt = (torch.tensor(b[c].tolist(), device=dev) for c in ("label", "target"))
         res = joint(model, x, lab, tgt)
@@ -280,6 +288,7 @@ def _run_joint(joint, rules:dict, stores:dict, model, aset, images_per_batch, ke
                                n_backward=r.n_backward, attack=r.attack, device=str(x.device),
                                shared_with=sorted(set(rules) - {slug}))
 
+# %% ../nbs/06_runner.ipynb #e92ddbbe
 def run_shared(attacks:dict, # {slug: attack}: one, or EADs that differ only in the rule
                stores:dict, # {slug: its RecordStore}
                model, # the model attacked
@@ -288,19 +297,38 @@ def run_shared(attacks:dict, # {slug: attack}: one, or EADs that differ only in 
                keep:dict=None, # {slug: image positions whose adversarial images are kept}
                device=None, # where the images go; None: where `aset.x` is
                progress:bool=True, # progress bars
+               held:dict=None, # {slug: (image, target) rows it holds}; None: read the stores now
               ):
     "Fill each store: rows no store holds by one optimisation for every rule, the rest alone."
     keep = keep or {}
+    held = held or {slug: st.done() for slug, st in stores.items()}
+    some = set().union(*held.values())
     if len(attacks) > 1:
         joint, rules = _joint_attack(attacks)
-        _run_joint(joint, rules, stores, model, aset, images_per_batch, keep, device, progress)
-    n_rows = len(aset) * aset.all_targets.shape[1]
-    for slug, attack in attacks.items():     # one attack, or rows only some stores lacked
-        if len(stores[slug].done()) < n_rows:
+        _run_joint(joint, rules, stores, some, model, aset, images_per_batch, keep, device,
+                   progress)
+    every = set(zip(*(attack_rows(aset)[c] for c in ("image", "target"))))
+    for slug, attack in attacks.items():     # one attack, or rows only some stores held
+        done = held[slug] | (every - some if len(attacks) > 1 else set())
+        if len(done) < len(every):
             run_attack_set(attack, model, aset, stores[slug], images_per_batch=images_per_batch,
-                           keep_images=keep.get(slug), device=device, progress=progress)
+                           keep_images=keep.get(slug), device=device, progress=progress,
+                           done=done)
 
 # %% ../nbs/06_runner.ipynb #64817b52
+def _record_sessions(specs:dict, where:dict, s:Scale, device, aset, card, what:str, log):
+    "Record this run's session in each store with rows to do, and say so (the main process's)."
+    total = len(aset) * aset.all_targets.shape[1]
+    together = {slug: g for g in shared_runs(specs) for slug in g}
+    for n, (slug, (row, _)) in enumerate(specs.items(), 1):
+        todo = total - len(open_store(*where[slug]).done())
+        others = [g for g in together[slug] if g != slug]
+        joint = f"; one run with {', '.join(others)}" if others else ""
+        if log: log(f"[{s.name} {what} {n}/{len(specs)}] {row} ({slug}): "
+                    f"{todo} of {total} rows to do{joint}")
+        if todo: open_store(*where[slug], run_provenance(s, device, aset, card, attack=slug))
+
+# %% ../nbs/06_runner.ipynb #c6754030
 def run_rows(rows:list, # paper table row names
              scale, # a name in `SCALES` or a `Scale`
              dataset:str, # "mnist" or "cifar"
@@ -313,30 +341,28 @@ def run_rows(rows:list, # paper table row names
              folder=None, # where that checkpoint is; None: the package's `CHECKPOINTS`
             ) -> dict:
     "Attack each distinct row of `rows` into its record store, resuming; {slug: rows computed now}."
-    s, name = get_scale(scale), model
+    s, name, sh = get_scale(scale), model, shard()
     model, card, aset = setup_run(dataset, s, device, name, folder)
-    keep = figure_rows(aset)
-    total = len(aset) * aset.all_targets.shape[1]
+    keep, total = figure_rows(aset), len(aset) * aset.all_targets.shape[1]
     specs = {attack_slug(attack_spec(r)): (r, attack_spec(r)) for r in rows}
-    computed = {}
+    where = {slug: (records_dir(out, s, dataset, spec, name), store_key(spec, s, card, aset))
+             for slug, (_, spec) in specs.items()}
+    if sh.main: _record_sessions(specs, where, s, device, aset, card, name or dataset, log)
+    sh.sync()  # every store exists, the session recorded: the others only read meta.json
+    stores = {slug: open_store(*where[slug]) for slug in specs}
+    held = {slug: st.done() for slug, st in stores.items()}
+    sh.sync()  # every process has read the same finished rows; from here on they write
+    computed = {slug: total - len(held[slug]) for slug in specs}
     for group in shared_runs(specs):
-        stores = {}
-        for slug in group:
-            (row, spec), n = specs[slug], list(specs).index(slug) + 1
-            where, key = records_dir(out, s, dataset, spec, name), store_key(spec, s, card, aset)
-            computed[slug] = total - len(_open_store(where, key).done())
-            others = [g for g in group if g != slug]
-            joint = f"; one run with {', '.join(others)}" if others else ""
-            if log: log(f"[{s.name} {name or dataset} {n}/{len(specs)}] {row} ({slug}): "
-                        f"{computed[slug]} of {total} rows to do{joint}")
-            if computed[slug] > 0:
-                session = _run_provenance(s, device, aset, card, attack=slug)
-                stores[slug] = _open_store(where, key, session)
-        if not stores: continue
-        run_shared({g: make_attack(specs[g][1], s) for g in stores}, stores, model, aset,
-                   s.images_per_batch, {g: keep for g in stores if g in _FIGURE_SLUGS}, device,
-                   progress)
-        if after is not None: after()
+        group = [g for g in group if computed[g] > 0]
+        if not group: continue
+        run_shared({g: make_attack(specs[g][1], s) for g in group}, {g: stores[g] for g in group},
+                   model, aset, s.images_per_batch, {g: keep for g in group if g in _FIGURE_SLUGS},
+                   device, progress, {g: held[g] for g in group})
+        if after is not None and sh.main: after()
+    sh.sync()  # every process has written its batches
+    if sh.main and sh.world > 1:
+        for where_, _ in where.values(): shutil.rmtree(where_ / "claims", ignore_errors=True)
     return computed
 
 # %% ../nbs/06_runner.ipynb #2e9a726c
@@ -582,11 +608,14 @@ def run_section(section:Section, # the section to run
     if section.scales is not None and s.name not in section.scales:
         raise ValueError(f"the {section.name} section has no {s.name!r} scale; "
                          f"have {list(section.scales)}")
+    if section.run is not None and shard().world > 1:
+        raise InputError(f"the {section.name} section runs in one process, not under torchrun")
     if section.run is not None:
         return section.run(section, s, dataset, out, figures, device, progress, log)
     t0 = time.time()
     refresh = lambda: write_report(section, s, dataset, out, device, log=None)
     computed = run_rows(section.rows, s, dataset, out, device, progress, log, after=refresh)
+    if not shard().main: return {"computed": computed, "time_s": time.time() - t0}
     rep = write_report(section, s, dataset, out, device, log)
     only_missing = not any(computed.values())
     rep["figures"] = [] if figures is None else draw_figures(

@@ -13,7 +13,12 @@ Measures, on the same images, targets and budget:
    against the two single-rule runs: interleaved repeats, the order rotated, the load average
    (os.getloadavg) recorded around each repeat, identity of the results checked (goal <= 0.55x);
 5. (`--parts batch`) whether a sample's result depends on its batch: each image attacked alone
-   against all of them together, ours and torchattacks', in float32 and float64.
+   against all of them together, ours and torchattacks', in float32 and float64;
+6. (`--parts occupancy`) how full the batch stays as rows abort early: the rows of each gradient
+   pass against the batch's rows, over a whole search at the given budget (every target of
+   `--occupancy-n` images). On a device whose pass costs the same for any batch up to the full one
+   (a GPU at MNIST sizes), 1 - occupancy is the share of its time spent on emptied slots, and
+   1 / occupancy what refilling the slots from a queue of waiting rows could gain at most.
 
 Usage: .venv/bin/python tools/bench_attack.py [--n 20] [--exit-n 100] [--iterations 100] [--steps 9] [--threads 1]
        [--parts per_iteration early_exit compare batch] [--out FILE]   (default: the first three)
@@ -135,7 +140,9 @@ def main():
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is steadier on a shared machine)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--parts", nargs="+", default=["per_iteration", "early_exit", "compare"],
-                   choices=["per_iteration", "early_exit", "compare", "batch", "pair"], help="which measurements to make")
+                   choices=["per_iteration", "early_exit", "compare", "batch", "pair", "occupancy"],
+                   help="which measurements to make")
+    p.add_argument("--occupancy-n", type=int, default=10, help="images (x 9 targets) for the occupancy part")
     p.add_argument("--out", default=str(ROOT / "results" / "bench_attack.json"))
     args = p.parse_args()
     torch.set_num_threads(args.threads); torch.manual_seed(args.seed)
@@ -156,6 +163,7 @@ def main():
     if "compare" in args.parts: compare_part(out, model, s, args, goals)
     if "batch" in args.parts: batch_part(out, model, s, args)
     if "pair" in args.parts: pair_part(out, model, args, goals)
+    if "occupancy" in args.parts: occupancy_part(out, model, args)
     out["goals"] = goals
     path = Path(args.out); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp"); tmp.write_text(json.dumps(out, indent=2) + "\n"); os.replace(tmp, path)
@@ -282,6 +290,38 @@ def pair_part(out, model, args, goals):
                            "on a machine shared with other jobs; model_rows: images run through the model, the noise-free cost"}
     goals.update({"pair_time_ratio": out["pair"]["time_ratio_median"], "pair_model_rows_ratio": out["pair"]["model_rows_ratio"],
                   "pair_identical": out["pair"]["identical"], "pair_goal_0.55_met": out["pair"]["time_ratio_median"] <= 0.55})
+
+class PassRows(nn.Module):
+    "Wraps a model; records the rows of each pass with an input gradient (one per iteration)."
+    def __init__(self, model): super().__init__(); self.model = model; self.rows = []
+    def forward(self, x):
+        if torch.is_grad_enabled() and x.requires_grad: self.rows.append(len(x))
+        return self.model(x)
+
+def occupancy_part(out, model, args):
+    "How full the batch stays over a whole search: rows per gradient pass against the batch's rows."
+    from ead_repro.attack import every_target
+    print("occupancy ...", flush=True)
+    so = select_attack_set(model, load_mnist("test"), n=args.occupancy_n, seed=args.seed)
+    x, y, t = every_target(so.x, so.y, 10)
+    counter = PassRows(model).eval()
+    t0 = time.perf_counter()
+    res = EAD(max_iterations=args.iterations, binary_search_steps=args.steps)(counter, x, y, t)
+    wall = time.perf_counter() - t0
+    rows, full = counter.rows, len(x)
+    passes_refilled = -(-sum(rows) // full)  # a batch kept full: every row-iteration, packed
+    deciles = [statistics.quantiles(rows, n=10)[k] / full for k in (0, 4, 8)] if len(rows) > 1 else []
+    out["occupancy"] = {"n_images": args.occupancy_n, "rows_per_batch": full, "passes": len(rows),
+                        "row_iterations": sum(rows), "occupancy": sum(rows) / (len(rows) * full),
+                        "passes_if_refilled": passes_refilled,
+                        "pass_ratio_refilled": passes_refilled / len(rows),
+                        "occupancy_deciles_10_50_90": deciles, "time_s": wall, "asr": res.asr,
+                        "note": "occupancy = rows of the gradient passes / (passes x rows of the batch), "
+                                "over the whole binary search at this budget; passes_if_refilled: the "
+                                "passes a batch kept full would need for the same row-iterations (a lower "
+                                "bound, ignoring the tail); the device-independent part of whether a "
+                                "shrinking batch leaves a GPU idle"}
+    print(out["occupancy"], flush=True)
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ from ..evaluate import (CASES, RecordStore, run_attack_set, paper_csv, paper_cap
 from ..runner import (Section, Claim, Scale, SCALES, get_scale, attack_spec, make_attack,
                               records_dir, report_dir, store_key, section_table, run_rows,
                               figure_path, save_figure, find_report, results_root, check_claims,
-                              draw_figures, describe_report, _open_store)
+                              draw_figures, describe_report, open_store)
 
 # %% auto #0
 __all__ = ['TRAININGS', 'JOINT_RAISES', 'ADV_SCALES', 'GENERATORS', 'MIXES', 'PAIRS', 'SECTION', 'cases_table', 'long_table',
@@ -191,7 +191,7 @@ def example_store(a:AdvTrainingScale, out, dataset:str, row:str, card:dict=None,
     g, spec = a.generation_scale(), attack_spec(row)
     where = records_dir(out, g, dataset, spec, f"{dataset}-train")
     if card is None: return RecordStore(where)
-    return _open_store(where, {**store_key(spec, g, card, aset), "split": "train"}, session)
+    return open_store(where, {**store_key(spec, g, card, aset), "split": "train"}, session)
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #071c3785
 def make_examples(a:AdvTrainingScale, # the scale

@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from ..formulation import NORMS
 from ..data import DATASETS, load_dataset
 from ..models import (RECIPES, CHECKPOINTS, load_model, model_card, card_has_recipe,
                               soft_labels, train_checkpoint)
-from ..evaluate import (CASES, figure_theme, case_table, paper_csv, provenance,
-                                save_tables, write_atomic)
+from ..evaluate import (CASES, figure_theme, plot_ours_and_paper, case_table, paper_by,
+                                provenance, save_tables, write_atomic)
 from ..runner import (Section, Claim, any_missing, get_scale, run_rows, section_table,
                               setup_run, records_dir, check_claims, figure_path, save_figure,
                               draw_figures,
@@ -138,15 +137,7 @@ ROWS = ["C&W (L2)", "EAD (EN rule)", "EAD (L1 rule)"]  # the attacks of Tables 1
 def paper_distillation(table:str, # "table11" (MNIST) or "table12" (CIFAR-10)
                       ) -> pd.DataFrame:
     "The paper's Table 11 or 12 in case layout, rows indexed by (T, attack)."
-    df = paper_csv(table)
-    metrics = ("ASR", *NORMS.values())
-    cols = pd.MultiIndex.from_tuples([(CASES[c], m) for c in CASES for m in metrics])
-    rows = {}
-    for (T, method), g in df.groupby(["T", "method"], sort=False):
-        g = g.set_index("case")
-        rows[(float(T), method)] = [g.loc[c, k] for c in CASES for k in ("asr", *NORMS)]
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
-    out.index = pd.MultiIndex.from_tuples(out.index, names=["T", "attack"])
+    out = paper_by(table, ["T", "method"], {"T": float})
     return out.sort_index(level=0, sort_remaining=False)
 
 # %% ../../nbs/sections/04_distillation.ipynb #aff8ea91
@@ -183,11 +174,8 @@ def plot_distillation(ours:pd.DataFrame, # (T, attack) rows in case layout
     fig, axes = plt.subplots(1, 2 if profiles else 1, figsize=(9 if profiles else 5, 3.2),
                              squeeze=False)
     ax = axes[0, 0]
-    for k, a in enumerate(ROWS):
-        for t, style, label in ((ours, "-o", a), (paper, "--", f"{a} (paper)")):
-            if a not in t.index.get_level_values("attack"): continue
-            s = t.xs(a, level="attack")[("Average case", "ASR")]
-            ax.plot(s.index, s.to_numpy(float), style, color=colours[k], label=label, ms=4)
+    asr_of = lambda t, a: t.xs(a, level="attack")[("Average case", "ASR")]
+    plot_ours_and_paper(ax, ours, paper, ROWS, asr_of, colours)
     ax.set(xlabel="temperature T", ylabel="ASR (%)", ylim=(-2, 105))
     ax.legend(fontsize=6)
     if profiles:

@@ -14,7 +14,7 @@ from ..models import retrain, load_model, model_card
 from ..evaluate import (write_atomic, to_json, provenance, RecordStore, run_attack_set,
                                 case_table, paper_table)
 from ..runner import (Scale, get_scale, setup_run, store_key, attack_spec, records_dir,
-                              results_root, _open_store, _run_provenance)
+                              results_root, open_store, run_provenance)
 
 # %% auto #0
 __all__ = ['VARIANTS', 'RULES', 'AS_IN_AUTHORS_CODE', 'paper_rule_gap', 'fidelity_attack', 'fidelity_dir', 'fidelity_key',
@@ -91,11 +91,11 @@ def run_fidelity(out, # results root
     for v in variants or [v for v in VARIANTS if v != "ours"]:
         for rule in rules:
             folder, key = fidelity_dir(out, v, rule, s), fidelity_key(v, rule, s, card, aset)
-            before = len(_open_store(folder, key).done())
+            before = len(open_store(folder, key).done())
             if log: log(f"[fidelity {s.name}] {v}, {rule} rule: {before} rows done")
             computed[key["attack"]] = 0
             if before >= min(images, len(aset)) * aset.all_targets.shape[1]: continue
-            store = _open_store(folder, key, _run_provenance(s, "cpu", aset, card,
+            store = open_store(folder, key, run_provenance(s, "cpu", aset, card,
                                                              attack=key["attack"]))
             run_attack_set(fidelity_attack(v, rule, s), model, aset, store,
                            images=list(range(min(images, len(aset)))),

@@ -18,7 +18,7 @@ from ..evaluate import (RecordStore, run_attack_set, paper_table, compare_table,
 from ..runner import (Scale, Section, Claim, SCALES, table_value, any_missing, attack_spec,
                               attack_slug, records_dir, report_dir, store_key, make_attack,
                               section_table, check_claims, figure_path, save_figure, find_report,
-                              report_table, show_figures, results_root, _open_store)
+                              report_table, show_figures, results_root, open_store)
 
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
@@ -208,12 +208,12 @@ def run_attacks(scale, # an ImageNet scale (or its name)
     for n, row in enumerate(RUN_ORDER, 1):
         spec = attack_spec(row)
         where, key = records_dir(out, s, DATASET, spec), _key(spec, s, card, aset)
-        todo = total - len(_open_store(where, key).done())
+        todo = total - len(open_store(where, key).done())
         if log: log(f"[{s.name} imagenet {n}/{len(RUN_ORDER)}] {row}: {todo} of {total} to do")
         if todo > 0:
             prov = provenance(s.name, device, aset.source, s.seed, model=card["name"],
                               weights=card["weights"], note=NOTE, attack=attack_slug(spec))
-            store = _open_store(where, key, prov)
+            store = open_store(where, key, prov)
             run_attack_set(_attack(spec, s), model, aset, store,
                            images_per_batch=s.images_per_batch, keep_images=[figure_image(aset)],
                            device=device, progress=progress)
@@ -246,11 +246,11 @@ def run_figure1(scale, # an ImageNet scale (or its name)
     fset = figure1_set(aset)
     where = records_dir(out, s, DATASET, spec).with_name("figure1-" + attack_slug(spec))
     key = {**_key(spec, s, card, fset), "figure": "1", "targets": fset.all_targets.tolist()}
-    todo = 3 - len(_open_store(where, key).done())
+    todo = 3 - len(open_store(where, key).done())
     if log: log(f"[{s.name} imagenet] Figure 1: {todo} of 3 to do")
     if todo > 0:
         prov = provenance(s.name, device, fset.source, s.seed, model=card["name"], note=NOTE)
-        run_attack_set(_attack(spec, s), model, fset, _open_store(where, key, prov),
+        run_attack_set(_attack(spec, s), model, fset, open_store(where, key, prov),
                        images_per_batch=1, keep_images=[0], device=device, progress=progress)
     return todo
 
@@ -444,7 +444,7 @@ def run_budget_check(scale, # an ImageNet scale (or its name): its photos and ta
            "initial_const": const,
            "budget": f"{steps} × {iterations} iterations from c = {const:g}"}
     prov = provenance(s.name, device, aset.source, s.seed, model=card["name"], note=NOTE)
-    store = _open_store(_budget_dir(out, s), key, prov)
+    store = open_store(_budget_dir(out, s), key, prov)
     return run_attack_set(attack, model, aset, store, images=list(range(images)),
                           images_per_batch=s.images_per_batch, device=device, progress=progress)
 

@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from ..formulation import NORMS, margin
+from ..formulation import margin
 from ..data import DATASETS, select_attack_set, load_dataset, predict
 from ..models import load_model, model_card, CHECKPOINTS
 from ..attack import EAD
-from ..evaluate import (CASES, figure_theme, RecordStore, run_attack_set, case_table,
-                                paper_csv, provenance, save_tables, write_atomic, to_json)
+from ..evaluate import (CASES, figure_theme, plot_ours_and_paper, RecordStore,
+                                run_attack_set, case_table, paper_by, provenance, save_tables,
+                                write_atomic, to_json)
 from ..runner import (Section, Claim, any_missing, get_scale, attack_spec, attack_slug,
                               make_attack, store_key, check_claims, figure_path, save_figure,
-                              find_report, setup_run, draw_figures, _open_store, _run_provenance)
+                              find_report, setup_run, draw_figures, open_store, run_provenance)
 
 # %% auto #0
 __all__ = ['PAPER_KAPPAS', 'KAPPA_ROWS', 'REFERENCE_ROWS', 'TARGET', 'TRANSFERS', 'SECTION', 'Transfer', 'transfer_scale',
@@ -93,12 +94,12 @@ def run_source(s, # the section's `Scale` (`transfer_scale`)
         key = {**store_key(attack_spec(row), s, card, aset), "settings": repr(attack),
                "attack": transfer_slug(row, kappa), "kept": "every adversarial image"}
         folder = transfer_dir(out, s, row, kappa)
-        todo = total - len(_open_store(folder, key).done())
+        todo = total - len(open_store(folder, key).done())
         if log: log(f"[{s.name} transfer {n}/{len(source_attacks(plan))}] {row}"
                     f"{'' if kappa is None else f' κ={kappa:g}'}: {todo} of {total} rows to do")
         if todo > 0:
-            prov = _run_provenance(s, device, aset, card, attack=key["attack"])
-            run_attack_set(attack, model, aset, _open_store(folder, key, prov),
+            prov = run_provenance(s, device, aset, card, attack=key["attack"])
+            run_attack_set(attack, model, aset, open_store(folder, key, prov),
                            images_per_batch=s.images_per_batch, keep_images=range(len(aset)),
                            device=device, progress=progress)
         computed[folder.name] = todo
@@ -127,16 +128,7 @@ def _kappa_label(kappa) -> str: return "None" if kappa is None else f"{kappa:g}"
 
 def paper_transfer() -> pd.DataFrame:
     "The paper's Table 13 in case layout, rows indexed by (attack, κ) with κ as text."
-    df = paper_csv(13)
-    metrics = ("ASR", *NORMS.values())
-    cols = pd.MultiIndex.from_tuples([(CASES[c], m) for c in CASES for m in metrics])
-    rows = {}
-    for (method, kappa), g in df.groupby(["method", "kappa"], sort=False):
-        g = g.set_index("case")
-        rows[(method, kappa)] = [g.loc[c, k] for c in CASES for k in ("asr", *NORMS)]
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
-    out.index = pd.MultiIndex.from_tuples(out.index, names=["attack", "kappa"])
-    return out
+    return paper_by(13, ["method", "kappa"])
 
 def transfer_table(examples:dict, # {(row, κ label): `transfer_records`}
                   ) -> pd.DataFrame:
@@ -211,11 +203,7 @@ def plot_transfer(ours:pd.DataFrame, # (attack, κ) rows in case layout
     fig, axes = plt.subplots(1, 2 if margins else 1, figsize=(10 if margins else 5.5, 3.3),
                              squeeze=False)
     ax = axes[0, 0]
-    for k, r in enumerate(KAPPA_ROWS):
-        for t, style, label in ((ours, "-o", r), (paper, "--", f"{r} (paper)")):
-            if r in t.index.get_level_values("attack"):
-                s = _kappa_series(t, r)
-                ax.plot(s.index, s.to_numpy(), style, color=colours[k], label=label, ms=4)
+    plot_ours_and_paper(ax, ours, paper, KAPPA_ROWS, _kappa_series, colours)
     for k, r in enumerate(REFERENCE_ROWS):
         if (r, "None") in ours.index:
             ax.axhline(ours.loc[(r, "None"), ("Average case", "ASR")], color=colours[k + 3],
@@ -296,7 +284,7 @@ def write_transfer_report(s, plan:Transfer, out, device="cpu", target_folder=Non
     status = ("complete" if len(complete) == n_rows
               else f"partial: {len(complete)} of {n_rows} attacks complete")
     claims = [c.as_dict() for c in check_claims(ours, SECTION, "mnist")]
-    prov = _run_provenance(s, device, aset, card, experiment="transferability",
+    prov = run_provenance(s, device, aset, card, experiment="transferability",
                            dataset=DATASETS["mnist"], scale_settings=dataclasses.asdict(s),
                            transfer=dataclasses.asdict(plan), model_card=card,
                            target_card=model_card(TARGET, target_folder),

@@ -1,0 +1,82 @@
+"""Runs shared by processes (`ead_repro run ... --nproc 2`: torchrun, gloo, 2 CPU processes): a
+shared run killed mid-way and run again repeats no finished batch, loses none, and ends with the
+records, tables and figures of a run in one process, bit for bit; sections that run in one process
+only are refused with one line."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pandas as pd
+import pytest
+from test_cli import ead, one_line_error
+
+ROOT = Path(__file__).resolve().parents[1]
+RULE = ["run", "rule", "--scale", "smoke", "--dataset", "mnist", "--no-progress", "--threads", "1"]
+
+
+def _args(root:Path) -> list:
+    return [*RULE, "--out", root / "results", "--figures", root / "figures"]
+
+
+def _stores(root:Path) -> dict:
+    return {p.parent.name: p.parent for p in sorted((root / "results").rglob("meta.json"))}
+
+
+def _rows_written(store:Path) -> list:
+    "Every (image, target) of every part of a store, repeats kept."
+    return [(r["image"], r["target"]) for f in sorted((store / "parts").glob("part-*.json"))
+            for r in json.loads(f.read_text())["records"]]
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory) -> Path:
+    "The rule section at the smoke scale in one process."
+    root = tmp_path_factory.mktemp("alone")
+    r = ead(*_args(root))
+    assert r.returncode == 0, r.stderr[-2000:]
+    return root
+
+
+def _kill_when_parts(cmd:list, n:int):
+    "Start `ead_repro cmd` in its own process group; kill all of it once `n` parts are written."
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    p = subprocess.Popen([sys.executable, "-m", "ead_repro.cli", *map(str, cmd)], env=env,
+                         cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    t0, root = time.time(), Path(cmd[cmd.index("--out") + 1])
+    while time.time() - t0 < 300 and p.poll() is None and len(list(root.rglob("part-*.json"))) < n:
+        time.sleep(0.1)
+    os.killpg(p.pid, signal.SIGKILL)  # the command, torchrun and both processes, mid-run
+    p.wait()
+
+
+def test_killed_shared_run_resumes_to_the_one_process_run(alone, tmp_path):
+    from ead_repro.evaluate import RecordStore
+    _kill_when_parts([*_args(tmp_path), "--nproc", "2"], 3)
+    before = {n: _rows_written(s) for n, s in _stores(tmp_path).items()}
+    n_before = sum(map(len, before.values()))
+    assert 0 < n_before < sum(len(_rows_written(s)) for s in _stores(alone).values()), n_before
+    r = ead(*_args(tmp_path), "--nproc", "2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("rule: complete") == 1, r.stdout  # the main process reports, once
+    shared, one = _stores(tmp_path), _stores(alone)
+    assert list(shared) == list(one) and len(one) == 16, (list(shared), list(one))
+    ranks = set()
+    for name, store in shared.items():
+        rows = _rows_written(store)
+        assert len(rows) == len(set(rows)) == 18, name  # none lost, no finished batch repeated
+        assert set(before.get(name, [])) <= set(rows)
+        assert not (store / "claims").exists()  # cleared at the end
+        ranks |= {f.stem.rsplit("-", 1)[-1] for f in (store / "parts").glob("*.json")}
+        a, b = RecordStore(store), RecordStore(one[name])
+        pd.testing.assert_frame_equal(a.records(), b.records(), check_exact=True)
+        adv_a, adv_b = a.adversarial(), b.adversarial()
+        assert set(adv_a) == set(adv_b) and all((adv_a[k] == adv_b[k]).all() for k in adv_a)
+    assert {"r0", "r1"} <= ranks, ranks  # both processes wrote
+    table = Path("results") / "smoke" / "rule" / "mnist" / "table.csv"
+    assert (tmp_path / table).read_bytes() == (alone / table).read_bytes()
+    for fig in (alone / "figures").glob("*.png"):
+        assert (tmp_path / "figures" / fig.name).read_bytes() == fig.read_bytes(), fig.name
+
+
+def test_one_process_sections_refused():
+    one_line_error(ead("run", "distillation", "--scale", "smoke", "--nproc", "2"),
+                   "runs in one process only")
