@@ -304,7 +304,8 @@ def _report_parser(sub):
     r.add_argument("--preset", default=None, help="EAD's named settings, where the attack has them")
     r.add_argument("--iterations", type=_count, default=None, help="EAD's iterations per "
                    "binary-search step (default: the paper's 1000)")
-    r.add_argument("--steps", type=_count, default=None, help="binary-search steps on c (default 9)")
+    r.add_argument("--steps", type=_count, default=None, help="binary-search steps on c "
+                   "(default: 9)")
     r.add_argument("--beta", type=float, default=None, help="EAD's β (default: 1e-3)")
     r.add_argument("--initial-const", type=float, default=None, help="the first c (default 1e-3)")
     r.add_argument("--seed", type=int, default=0, help="seeds the choice of images (default: 0)")
