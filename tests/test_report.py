@@ -28,10 +28,10 @@ LEVELS = {"0-dark": (60, 80, 100), "1-bright": (160, 180, 200)}  # grey levels o
 
 @pytest.fixture(scope="module")
 def user(tmp_path_factory):
-    "A folder as a user has it: their module `usernet.py` and a folder of images `shades/`."
+    "A folder as a user has it: their module `user_model.py` and a folder of images `shades/`."
     from PIL import Image
     root = tmp_path_factory.mktemp("user")
-    (root / "usernet.py").write_text(USER_MODULE)
+    (root / "user_model.py").write_text(USER_MODULE)
     for c, levels in LEVELS.items():
         (root / "shades" / c).mkdir(parents=True)
         for v in levels: Image.new("L", (8, 8), v).save(root / "shades" / c / f"{v}.png")
@@ -41,7 +41,7 @@ def user(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reports(user):
     "{name: report folder} of the two end-to-end runs, each in a fresh process."
-    runs = {"usernet": ["--model", "usernet:mean_model", "--data", "shades", "--n", "6",
+    runs = {"user_model": ["--model", "user_model:mean_model", "--data", "shades", "--n", "6",
                         "--iterations", "100", "--steps", "5", "--initial-const", "0.01"],
             "mnist": ["--model", "mnist", "--data", "mnist", "--n", "4", "--iterations", "30",
                       "--steps", "4", "--initial-const", "0.1"]}
@@ -55,12 +55,12 @@ def reports(user):
 def test_user_model_on_a_folder(reports):
     """The minimal L1 of the mean model is known: (1/2 - m) x 64 pixels for a grey level m below
     1/2, (m - 1/2) x 64 above; EAD's must be at least that and within 5% of it."""
-    rows = pd.read_csv(reports["usernet"] / "results.csv")
+    rows = pd.read_csv(reports["user_model"] / "results.csv")
     assert len(rows) == 6 and rows["correct"].all() and rows["success"].all(), rows
     level = rows["image"].str.extract(r"/(\d+)\.png")[0].astype(float) / 255
     least = (level - 0.5).abs() * 64
     assert (rows["l1"] >= least * 0.999).all() and (rows["l1"] <= least * 1.05).all(), (rows, least)
-    s = json.loads((reports["usernet"] / "summary.json").read_text())
+    s = json.loads((reports["user_model"] / "summary.json").read_text())
     assert (s["clean_accuracy"], s["asr"], s["provenance"]["model_kind"]) == (1.0, 1.0,
                                                                           "module:function")
     assert s["median"]["l1"] == pytest.approx(rows["l1"].median())
@@ -110,16 +110,16 @@ def fails(argv, capsys) -> str:
 
 
 BAD = [("nosuch:build", "shades", "--model nosuch:build: no module 'nosuch' in the working "),
-       ("usernet:missing", "shades", "usernet has no 'missing' (it defines ['mean_model',"),
-       ("usernet:not_a_model", "shades", "not_a_model() returned a str, not a torch.nn.Module"),
-       ("usernet:broken", "shades", "broken() failed (RuntimeError: no weights here)"),
-       ("usernet:wrong_shape", "shades", "must return N×K logits; for 2 images of image folder"),
+       ("user_model:missing", "shades", "user_model has no 'missing' (it defines ['mean_model',"),
+       ("user_model:not_a_model", "shades", "not_a_model() returned a str, not a torch.nn.Module"),
+       ("user_model:broken", "shades", "broken() failed (RuntimeError: no weights here)"),
+       ("user_model:wrong_shape", "shades", "must return N×K logits; for 2 images of image folder"),
        ("weights.pt", "shades", "--model weights.pt: not a TorchScript file"),
        ("missing.pt", "shades", "--model missing.pt: no file missing.pt"),
        ("resnet50", "shades", "--model resnet50: not one of our models (cifar, mnist"),
        ("cifar", "shades", "--model cifar fails on images of shape (1, 8, 8) from image folder"),
-       ("usernet:mean_model", "nowhere", "--data nowhere: not mnist or cifar, and no such folder"),
-       ("usernet:mean_model", "empty", "--data empty: no class folders in it")]
+       ("user_model:mean_model", "nowhere", "--data nowhere: not mnist or cifar, and no such folder"),
+       ("user_model:mean_model", "empty", "--data empty: no class folders in it")]
 
 
 @pytest.mark.parametrize("spec,data,says", BAD, ids=[f"{s} {d}" for s, d, _ in BAD])
@@ -134,7 +134,7 @@ def test_bad_spec(spec, data, says, user, monkeypatch, capsys):
 
 def test_bad_settings(user, monkeypatch, capsys):
     monkeypatch.chdir(user)
-    ok = ["report", "--model", "usernet:mean_model", "--data", "shades", "--out", "bad"]
+    ok = ["report", "--model", "user_model:mean_model", "--data", "shades", "--out", "bad"]
     assert "attack settings: beta and kappa must be >= 0" in fails([*ok, "--beta", "-1"], capsys)
     assert "--preset x: unknown" in fails([*ok, "--preset", "x"], capsys)
     assert "--n: must be a whole number >= 1" in fails([*ok, "--n", "0"], capsys)
@@ -144,7 +144,7 @@ def test_torchscript_model(user, monkeypatch, capsys):
     import torch, importlib
     monkeypatch.chdir(user)
     monkeypatch.syspath_prepend(str(user))
-    torch.jit.save(torch.jit.script(importlib.import_module("usernet").mean_model()), "mean.pt")
+    torch.jit.save(torch.jit.script(importlib.import_module("user_model").mean_model()), "mean.pt")
     from ead_repro.cli import main
     args = ["--data", "shades", "--n", "2", "--iterations", "5", "--steps", "1", "--no-progress"]
     assert main(["report", "--model", "mean.pt", *args, "--out", "ts"]) == 0
@@ -153,6 +153,6 @@ def test_torchscript_model(user, monkeypatch, capsys):
 
 
 def test_bad_spec_fresh_process(user):
-    one_line_error(ead("report", "--model", "usernet:not_a_model", "--data", "shades", cwd=user),
+    one_line_error(ead("report", "--model", "user_model:not_a_model", "--data", "shades", cwd=user),
                    "returned a str, not a torch.nn.Module")
-    assert not (user / "reports" / "usernet_not_a_model-shades").exists()  # nothing written
+    assert not (user / "reports" / "user_model_not_a_model-shades").exists()  # nothing written
