@@ -459,6 +459,7 @@ def report(model:str, # one of `our_models()`, module:function, file.py:function
     attack = _attack(settings)  # every check before any work: settings, model, data
     net, kind = load_spec(model, dev)
     images, names = load_images(data, n, seed)
+    if len(names) < n: log(f"--data {data} has {len(names)} images, fewer than --n {n}: all used")
     check_model(net, images, model, dev)
     rows, res = minimal_norms(net, images, settings, dev, progress)
     rows.insert(0, "image", names)
