@@ -348,6 +348,26 @@ def _figures_parser(sub):
     f.add_argument("--figures", default="figures", help="figures folder (default: figures)")
     _common(f, device=False)
 
+# %% ../nbs/90_cli.ipynb #9f48df1d
+def _report_parser(sub):
+    r = sub.add_parser("report", help="the L1 robustness of a model: EAD's minimal L1 per image, "
+                                      "as one self-contained HTML page, CSV and JSON")
+    r.add_argument("--model", required=True, help="one of our checkpoints (mnist, cifar, ...), "
+                   "module:function or file.py:function returning an nn.Module, or a "
+                   "TorchScript file")
+    r.add_argument("--data", required=True, help="mnist, cifar, or a folder FOLDER/<class>/*.png")
+    r.add_argument("--n", type=_count, default=100, help="images, a seeded choice (default: 100)")
+    r.add_argument("--out", default=None, help="the report's folder (default: reports/MODEL-DATA)")
+    r.add_argument("--preset", default=None, help="EAD's named settings, where the attack has them")
+    r.add_argument("--iterations", type=_count, default=None, help="EAD's iterations per "
+                   "binary-search step (default: the paper's 1000)")
+    r.add_argument("--steps", type=_count, default=None, help="binary-search steps on c "
+                   "(default: 9)")
+    r.add_argument("--beta", type=float, default=None, help="EAD's β (default: 1e-3)")
+    r.add_argument("--initial-const", type=float, default=None, help="the first c (default 1e-3)")
+    r.add_argument("--seed", type=int, default=0, help="seeds the choice of images (default: 0)")
+    _common(r)
+
 # %% ../nbs/90_cli.ipynb #971ddfd3
 def _train_parser(sub):
     t = sub.add_parser("train", help="retrain a committed checkpoint by its recipe "
@@ -375,6 +395,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="data sets to check (mnist, cifar, imagenet)")
     _common(c, device=False)
     _train_parser(sub)
+    _report_parser(sub)
     return p
 
 # %% ../nbs/90_cli.ipynb #2f7196d9
@@ -404,6 +425,10 @@ def _dispatch(args:argparse.Namespace) -> int:
         from ead_repro.models import retrain
         retrain(args.name, folder=args.folder, epochs=args.epochs, device=args.device,
                 limit=args.limit)
+    if args.cmd == "report":
+        from ead_repro.report import report
+        report(args.model, args.data, args.n, args.out, args.preset, args.iterations, args.steps,
+               args.beta, args.initial_const, args.device, args.seed, args.progress)
     return 0
 
 def main(argv:list=None, # the arguments (default: the command line's)
