@@ -93,12 +93,16 @@ SCALES = {
 }
 SCALE_ORDER = ["paper", "cpu", "grid", "quick", "smoke"]  # largest first
 
-def get_scale(scale, # a name in `SCALES`, or a `Scale`
-             ) -> Scale:
-    "A `Scale` from its name (or the `Scale` itself)."
-    if isinstance(scale, Scale): return scale
-    if scale not in SCALES: raise ValueError(f"unknown scale {scale!r}; have {list(SCALES)}")
-    return SCALES[scale]
+def get_scale(scale, # a name in `scales`, a scale of their kind, or a `Scale` named as one
+              scales:dict=None, # the named scales: `SCALES`, or a section's own
+              what:str="scale", # what an error calls them, e.g. "imagenet scale"
+             ):
+    "The scale `scale` names (a scale of `scales`' kind itself); a clear error for other names."
+    scales = SCALES if scales is None else scales
+    if isinstance(scale, tuple({type(s) for s in scales.values()})): return scale
+    name = scale.name if isinstance(scale, Scale) else scale
+    if name not in scales: raise ValueError(f"unknown {what} {name!r}; have {list(scales)}")
+    return scales[name]
 
 # %% ../nbs/06_runner.ipynb #fe54c2e3
 _PAPER_NORM = {paper: ours for ours, paper in NORMS.items()}  # "L∞" -> "linf"

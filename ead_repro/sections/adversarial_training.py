@@ -166,11 +166,7 @@ ADV_SCALES = {
 def adv_scale(scale, # a name in `ADV_SCALES`, an `AdvTrainingScale`, or a runner `Scale` by name
              ) -> AdvTrainingScale:
     "The `AdvTrainingScale` of `scale`; a clear error for the runner's scales it lacks."
-    if isinstance(scale, AdvTrainingScale): return scale
-    name = scale.name if isinstance(scale, Scale) else scale
-    if name not in ADV_SCALES:
-        raise ValueError(f"adversarial_training runs at scales {list(ADV_SCALES)}, not {name!r}")
-    return ADV_SCALES[name]
+    return get_scale(scale, ADV_SCALES, "adversarial_training scale")
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #ed6e9a1c
 GENERATORS = ["EAD (L1 rule)", "C&W (L2)", "EAD (EN rule)"]  # the methods that make examples

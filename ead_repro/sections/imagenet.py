@@ -18,7 +18,7 @@ from ..evaluate import (RecordStore, run_attack_set, paper_table, compare_table,
 from ..runner import (Scale, Section, Claim, SCALES, table_value, any_missing, attack_spec,
                               attack_slug, records_dir, report_dir, store_key, make_attack,
                               section_table, check_claims, figure_path, save_figure, find_report,
-                              report_table, show_figures, results_root, open_store)
+                              report_table, show_figures, results_root, open_store, get_scale)
 
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
@@ -118,11 +118,7 @@ IMAGENET_SCALES = {
 def imagenet_scale(scale, # an `ImageNetScale`, or a scale name (or runner `Scale`) of one
                   ) -> ImageNetScale:
     "The ImageNet scale named by `scale`."
-    if isinstance(scale, ImageNetScale): return scale
-    name = scale.name if isinstance(scale, Scale) else scale
-    if name not in IMAGENET_SCALES:
-        raise ValueError(f"the imagenet section has scales {list(IMAGENET_SCALES)}, not {name!r}")
-    return IMAGENET_SCALES[name]
+    return get_scale(scale, IMAGENET_SCALES, "imagenet scale")
 
 # %% ../../nbs/sections/07_imagenet.ipynb #0ab065e0
 def describe_scale(s:ImageNetScale, # an ImageNet scale
