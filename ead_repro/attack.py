@@ -584,7 +584,7 @@ def every_target(x:torch.Tensor, # N×C×H×W images
     n = n_classes - 1
     return x.repeat_interleave(n, 0), labels.repeat_interleave(n), targets.flatten()
 
-# %% ../nbs/03_attack.ipynb #e69d55ed
+# %% ../nbs/03_attack.ipynb #cf84933b
 PRESETS = {  # name -> EAD settings on top of the defaults
     "paper": {},  # Algorithm 1 with the paper's settings (the defaults)
     "l1-minimal": dict(decision_rule="L1", beta=5e-2, binary_search_steps=5, max_iterations=190,
