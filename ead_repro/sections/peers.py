@@ -425,7 +425,7 @@ def peer_tables(s:PeerScale, # the scale
         tables["search"] = summary(both, images=k)
     return tables
 
-# %% ../../nbs/sections/09_peers.ipynb #fd898ef3
+# %% ../../nbs/sections/09_peers.ipynb #11a3a21d
 PEERS = [a.name for a in ATTACKS if a.peer]
 PRESET_ROW, PAPER_ROW = "EAD (l1-minimal)", "EAD (paper defaults)"
 GOAL = 1.02  # the preset's median L1 may be at most 2% above the best peer's
@@ -437,7 +437,9 @@ def best_peer(t:pd.DataFrame, # a `summary`
     return have.idxmin() if len(have) else None
 
 def _ratio(t, row, peer):
-    return t.loc[row, "median L1"] / t.loc[peer, "median L1"]
+    "Median L1 of `row` over `peer`'s (NaN where either is +∞: half its samples failed)."
+    a, b = t.loc[row, "median L1"], t.loc[peer, "median L1"]
+    return float(a / b) if math.isfinite(a) and math.isfinite(b) else math.nan
 
 # %% ../../nbs/sections/09_peers.ipynb #c56f95bf
 def claim_preset_goal(tables:dict, # `peer_tables`
@@ -521,7 +523,7 @@ def plot_robust(runs:dict, # setting -> {attack name: `load_run`}
     save_figure(fig, path)
     return fig
 
-# %% ../../nbs/sections/09_peers.ipynb #f4ee9a3a
+# %% ../../nbs/sections/09_peers.ipynb #5200de07
 def _plan(section, scale, dataset:str, out, figures) -> list:
     "The one figure per data set."
     return [(figure_path(figures, peer_scale(scale).name, "peers", dataset, "robust-accuracy"),
@@ -531,7 +533,8 @@ def _draw(section, scale, dataset:str, out, path, row, tables:dict):
     "The robust-accuracy figure of `dataset` from its run files."
     s = peer_scale(scale)
     runs = {st: _runs(s, dataset, out, st, attacks_for(st)) for st in SETTINGS}
-    title = (f"{DATASETS[dataset]}, {s.name} scale: {s.images[dataset]} images, "
+    source = next(iter(runs["untargeted"].values()), {"key": {}})["key"].get("data_source")
+    title = (f"{source or DATASETS[dataset]}, {s.name} scale: {s.images[dataset]} images, "
              f"{s.budget} model passes per sample")
     return plot_robust(runs, title, path)
 
