@@ -346,7 +346,7 @@ def summary(runs:dict, # attack name -> `load_run`, the same images in each
                    "optimality": optimality(d, best)}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("attack")
 
-# %% ../../nbs/sections/09_peers.ipynb #3ef87110
+# %% ../../nbs/sections/09_peers.ipynb #8134b095
 _L1 = dict(decision_rule="L1")
 _FIVE = dict(_L1, binary_search_steps=5, initial_const=0.1)
 SEARCH = {  # slug -> EAD settings tried (without max_iterations: cut to the budget)
@@ -366,6 +366,19 @@ SEARCH = {  # slug -> EAD settings tried (without max_iterations: cut to the bud
     "b3e-2-5x190-noabort": dict(_FIVE, beta=3e-2, abort_early=False, max_iterations=190),
     "b5e-2-5x190-noabort": dict(_FIVE, beta=5e-2, abort_early=False, max_iterations=190),
     "b5e-2-5x250-noabort": dict(_FIVE, beta=5e-2, abort_early=False, max_iterations=250),
+    # a second round, after the full runs of the first preset (b5e-2-5x190-noabort)
+    "b3e-2-5x190-noabort-lr3e-2": dict(_FIVE, beta=3e-2, abort_early=False, max_iterations=190,
+                                       learning_rate=3e-2),
+    "b5e-2-5x190-noabort-lr5e-2": dict(_FIVE, beta=5e-2, abort_early=False, max_iterations=190,
+                                       learning_rate=5e-2),
+    "b1e-2-5x190-noabort-lr5e-2": dict(_FIVE, beta=1e-2, abort_early=False, max_iterations=190,
+                                       learning_rate=5e-2),
+    "b3e-2-7x136-noabort": dict(_FIVE, beta=3e-2, abort_early=False, binary_search_steps=7,
+                                max_iterations=136),
+    "b5e-2-5x190-noabort-c1": dict(_FIVE, beta=5e-2, abort_early=False, max_iterations=190,
+                                   initial_const=1.0),
+    "b3e-2-9x105-noabort-c1e-2": dict(_FIVE, beta=3e-2, abort_early=False, binary_search_steps=9,
+                                      max_iterations=105, initial_const=1e-2),
 }
 
 def search_attacks() -> list:
@@ -590,7 +603,7 @@ SECTION = Section("peers", "EAD against today's minimal-L1 attacks", order=9,
                   plan_figures=_plan, draw_figure=_draw, run=run_peers,
                   scales=("quick", "paper"))
 
-# %% ../../nbs/sections/09_peers.ipynb #5f1fe00d
+# %% ../../nbs/sections/09_peers.ipynb #a8800bf1
 def load_peers_report(dataset:str, # "mnist" or "cifar"
                       root=None, # results root (default: `results_root()`)
                       scales=("paper", "quick"), # looked at in this order
@@ -603,5 +616,5 @@ def load_peers_report(dataset:str, # "mnist" or "cifar"
         doc = load_tables(f)[1]
         frame = lambda v: pd.DataFrame(v).set_index("attack").replace("inf", math.inf)
         tables = {k: frame(v).astype(float) for k, v in doc.pop("peer_tables").items()}
-        return dict(doc, tables=tables, scale=name, path=f)
+        return dict(doc, tables=tables, scale=name, path=f, dataset=dataset)
     return None
