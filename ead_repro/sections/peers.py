@@ -512,7 +512,7 @@ def check_peer_claims(tables:dict, # `peer_tables`
     for c in out: c.experiment, c.dataset = "peers", dataset
     return out
 
-# %% ../../nbs/sections/09_peers.ipynb #80b1b63a
+# %% ../../nbs/sections/09_peers.ipynb #3dbc45b5
 def plot_robust(runs:dict, # setting -> {attack name: `load_run`}
                 title:str="", # the figure's title
                 path=None, # where the PNG goes; None: nowhere
@@ -523,8 +523,8 @@ def plot_robust(runs:dict, # setting -> {attack name: `load_run`}
     fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.6), squeeze=False)
     names = [a.name for a in ATTACKS]
     for ax, (setting, rs) in zip(axes[0], runs.items()):
-        finite = np.concatenate([r["l1"][np.isfinite(r["l1"])] for r in rs.values()] or [[1]])
-        eps = np.linspace(0, np.quantile(finite, .98) * 1.1, 400)
+        finite = np.concatenate([r["l1"][np.isfinite(r["l1"])] for r in rs.values()] + [[]])
+        eps = np.linspace(0, np.quantile(finite, .98) * 1.1 if finite.size else 1.0, 400)
         for name, r in rs.items():
             style = "-" if name.startswith("EAD") else "--"
             ax.plot(eps, 100 * robust_accuracy(r["l1"], eps), style, lw=1.5,
