@@ -17,8 +17,8 @@ from ead_repro.formulation import (
     linf_distortion)
 
 # %% auto #0
-__all__ = ['MOMENTUM_RULES', 'AttackResult', 'is_adversarial', 'make_result', 'warn_if_training', 'check_inputs', 'Counter',
-           'authors_momentum', 'no_momentum', 'EAD', 'COV', 'CW', 'every_target']
+__all__ = ['MOMENTUM_RULES', 'PRESETS', 'AttackResult', 'is_adversarial', 'make_result', 'warn_if_training', 'check_inputs',
+           'Counter', 'authors_momentum', 'no_momentum', 'EAD', 'COV', 'CW', 'every_target']
 
 # %% ../nbs/03_attack.ipynb #91862617
 @dataclass(repr=False)
@@ -583,3 +583,19 @@ def every_target(x:torch.Tensor, # N×C×H×W images
     targets = torch.stack([k[k != l] for l in labels])
     n = n_classes - 1
     return x.repeat_interleave(n, 0), labels.repeat_interleave(n), targets.flatten()
+
+# %% ../nbs/03_attack.ipynb #cf84933b
+PRESETS = {  # name -> EAD settings on top of the defaults
+    "paper": {},  # Algorithm 1 with the paper's settings (the defaults)
+    "l1-minimal": dict(decision_rule="L1", beta=5e-2, binary_search_steps=5, max_iterations=190,
+                       initial_const=0.1, abort_early=False),  # least L1 at ~2000 passes/sample
+}
+
+@patch(cls_method=True)
+def preset(cls:EAD,
+           name:str, # a key of `PRESETS`
+           **overrides, # settings that replace the preset's (any of `EAD`'s)
+          ) -> EAD:
+    "EAD with the settings of preset `name`, `overrides` on top."
+    if name not in PRESETS: raise ValueError(f"unknown preset {name!r}; have {list(PRESETS)}")
+    return cls(**{**PRESETS[name], **overrides})

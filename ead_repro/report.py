@@ -13,7 +13,7 @@ from torch import nn
 from .data import DATASETS, ImageSet, InputError, load_dataset, predict, _decode
 from .models import checkpoints_dir, load_model, _first_line
 from .formulation import NORMS
-from .attack import EAD
+from .attack import EAD, PRESETS
 from .evaluate import figure_theme, provenance, write_atomic, to_json, _show
 
 # %% auto #0
@@ -200,15 +200,13 @@ def check_model(model:nn.Module, # the classifier, in eval mode
 ATTACK_DEFAULTS = dict(beta=1e-3, max_iterations=1000, binary_search_steps=9,
                        initial_const=1e-3, decision_rule="L1")  # the paper's EAD, L1 rule
 
-def attack_settings(preset:str=None, # a name in `ead_repro.attack.PRESETS` (where there is one)
+def attack_settings(preset:str=None, # a name in `ead_repro.attack.PRESETS`
                     **given, # EAD's keyword arguments that override it (None: not given)
                    ) -> dict:
     "EAD's keyword arguments for the report: the paper's or a preset's, the given ones on top."
-    import ead_repro.attack as attack
-    presets = getattr(attack, "PRESETS", {})  # the hook for the attack's named settings
-    if preset is not None and preset not in presets:
-        raise InputError(f"--preset {preset}: unknown; have {list(presets) or 'none yet'}")
-    chosen = dict(presets[preset]) if preset else {}
+    if preset is not None and preset not in PRESETS:
+        raise InputError(f"--preset {preset}: unknown; have {list(PRESETS)}")
+    chosen = dict(PRESETS[preset]) if preset else {}
     given = {k: v for k, v in given.items() if v is not None}
     return {**ATTACK_DEFAULTS, **chosen, **given, "targeted": False}
 
@@ -441,7 +439,7 @@ def report(model:str, # one of `our_models()`, module:function, file.py:function
            data:str, # "mnist", "cifar" or an image folder (FOLDER/<class>/*.png)
            n:int=100, # images, a seeded choice of the test set or folder
            out=None, # the report's folder (None: `default_out`)
-           preset:str=None, # a name in `ead_repro.attack.PRESETS`, where there is one
+           preset:str=None, # a name in `ead_repro.attack.PRESETS`
            iterations:int=None, # EAD's iterations per binary-search step (None: 1000)
            steps:int=None, # binary-search steps on c (None: 9)
            beta:float=None, # EAD's β (None: 1e-3)
