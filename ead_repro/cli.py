@@ -358,8 +358,8 @@ def _report_parser(sub):
     r.add_argument("--data", required=True, help="mnist, cifar, or a folder FOLDER/<class>/*.png")
     r.add_argument("--n", type=_count, default=100, help="images, a seeded choice (default: 100)")
     r.add_argument("--out", default=None, help="the report's folder (default: reports/MODEL-DATA)")
-    r.add_argument("--preset", default=None, help="EAD's named settings (ead_repro.attack.PRESETS), "
-                   "e.g. l1-minimal; the options below go on top")
+    r.add_argument("--preset", default=None, help="EAD's named settings "
+                   "(ead_repro.attack.PRESETS), e.g. l1-minimal; the options below go on top")
     r.add_argument("--iterations", type=_count, default=None, help="EAD's iterations per "
                    "binary-search step (default: the paper's 1000)")
     r.add_argument("--steps", type=_count, default=None, help="binary-search steps on c "

@@ -19,8 +19,8 @@ from .formulation import NORMS
 # %% auto #0
 __all__ = ['CASES', 'FIGURE_THEME', 'attack_rows', 'case_summary', 'records_from_result', 'provenance', 'write_atomic', 'to_json',
            'Shard', 'shard', 'join_run', 'leave_run', 'RecordStore', 'run_batches', 'run_attack_set', 'case_table',
-           'paper_csv', 'paper_caption', 'paper_rows', 'paper_table', 'paper_by', 'compare_table', 'save_tables',
-           'load_tables', 'figure_rows', 'figure_theme', 'plot_ours_and_paper', 'adversarial_grid']
+           'robust_accuracy', 'paper_csv', 'paper_caption', 'paper_rows', 'paper_table', 'paper_by', 'compare_table',
+           'save_tables', 'load_tables', 'figure_rows', 'figure_theme', 'plot_ours_and_paper', 'adversarial_grid']
 
 # %% ../nbs/05_evaluate.ipynb #2833c059
 CASES = {"best": "Best case", "average": "Average case", "worst": "Worst case"}
@@ -428,6 +428,14 @@ def case_table(results:dict, # {attack name: records DataFrame, RecordStore or c
         rows[name] = _flat(r if isinstance(r, dict) else case_summary(r))
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=_case_columns())
     return table.rename_axis("attack")
+
+# %% ../nbs/05_evaluate.ipynb #a61d3cb9
+def robust_accuracy(norms, # per-sample minimal distortions (0: wrong already; inf: none found)
+                    eps, # one ε or several
+                   ) -> np.ndarray:
+    "The robust accuracy at each ε: the share of samples whose minimal distortion exceeds ε."
+    d, e = np.asarray(norms, float), np.atleast_1d(np.asarray(eps, float))
+    return (d[None, :] > e[:, None]).mean(1)
 
 # %% ../nbs/05_evaluate.ipynb #761becef
 _PAPER_DIR = resources.files("ead_repro") / "paper_tables"

@@ -14,13 +14,13 @@ from .data import DATASETS, ImageSet, InputError, load_dataset, predict, _decode
 from .models import checkpoints_dir, load_model, _first_line
 from .formulation import NORMS
 from .attack import EAD, PRESETS
-from .evaluate import figure_theme, provenance, write_atomic, to_json, _show
+from .evaluate import (figure_theme, provenance, write_atomic, to_json, _show,
+                                robust_accuracy)
 
 # %% auto #0
 __all__ = ['TORCHSCRIPT_SUFFIXES', 'IMAGE_SUFFIXES', 'ATTACK_DEFAULTS', 'our_models', 'load_spec', 'choose', 'load_image_folder',
-           'load_images', 'check_model', 'attack_settings', 'minimal_norms', 'distances', 'robust_accuracy',
-           'summarise', 'plot_curve', 'plot_examples', 'png_uri', 'report_html', 'default_out', 'write_report',
-           'report']
+           'load_images', 'check_model', 'attack_settings', 'minimal_norms', 'distances', 'summarise', 'plot_curve',
+           'plot_examples', 'png_uri', 'report_html', 'default_out', 'write_report', 'report']
 
 # %% ../nbs/91_report.ipynb #635add6b
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".jit")  # what a TorchScript file's name ends in
@@ -245,13 +245,6 @@ def distances(rows:pd.DataFrame, # `minimal_norms`' rows
     d = rows[norm].to_numpy(float).copy()
     d[~rows["correct"].to_numpy(bool)] = 0.0
     return d
-
-def robust_accuracy(dist, # per-image minimal distortions (`distances`)
-                    eps, # one ε or several
-                   ) -> np.ndarray:
-    "The robust accuracy at each ε: the share of images whose minimal distortion exceeds ε."
-    dist, eps = np.asarray(dist, float), np.atleast_1d(np.asarray(eps, float))
-    return (dist[None, :] > eps[:, None]).mean(1)
 
 # %% ../nbs/91_report.ipynb #ee53077c
 def _stats(v:pd.Series, how) -> float:

@@ -16,19 +16,20 @@ from ..data import DATASETS, InputError, load_dataset, select_attack_set
 from ..models import load_model, model_card
 from ..attack import EAD, PRESETS, make_result
 from ..evaluate import (figure_theme, provenance, write_atomic, to_json, save_tables,
+                                robust_accuracy,
                                 load_tables)
 from ..runner import (Section, Claim, VERDICTS, figure_path, save_figure, results_root,
-                              show_figures, report_dir)
+                              show_figures, report_dir, get_scale)
 
 # %% auto #0
 __all__ = ['EAD_PASSES_PER_ITERATION', 'EAD_FIXED_PASSES', 'ADV_LIB', 'APGD_SEARCH', 'PAPER_EAD', 'ATTACKS', 'SETTINGS',
            'PEER_SCALES', 'SEARCH', 'PEERS', 'PRESET_ROW', 'PAPER_ROW', 'GOAL', 'CLAIMS', 'SECTION', 'Passes',
            'count_passes', 'ead_iterations', 'scaled_iterations', 'import_adv_lib', 'has_adv_lib', 'Attack', 'alma_l1',
            'fmn_l1', 'pdpgd_l1', 'fab_l1', 'apgd_l1', 'ead_attack', 'ead_row', 'attacks_for', 'attack_batch',
-           'robust_accuracy', 'optimality', 'PeerScale', 'peer_scale', 'run_file', 'run_key', 'run_attack', 'load_run',
-           'summary', 'search_attacks', 'run_all', 'peer_tables', 'best_peer', 'claim_preset_goal',
-           'claim_defaults_behind', 'claim_optimality', 'check_peer_claims', 'plot_robust', 'write_peers_report',
-           'run_peers', 'load_peers_report']
+           'optimality', 'PeerScale', 'peer_scale', 'run_file', 'run_key', 'run_attack', 'load_run', 'summary',
+           'search_attacks', 'run_all', 'peer_tables', 'best_peer', 'claim_preset_goal', 'claim_defaults_behind',
+           'claim_optimality', 'check_peer_claims', 'plot_robust', 'write_peers_report', 'run_peers',
+           'load_peers_report']
 
 # %% ../../nbs/sections/09_peers.ipynb #2a4222d3
 class Passes:
@@ -209,13 +210,6 @@ def attack_batch(attack:Attack, # the attack
                 time_s=secs)
 
 # %% ../../nbs/sections/09_peers.ipynb #4f2b9333
-def robust_accuracy(norms, # per-sample minimal norms (inf: the attack failed)
-                    eps, # the ε values
-                   ) -> np.ndarray:
-    "The fraction of samples whose norm exceeds each ε."
-    d, e = np.asarray(norms, float), np.asarray(eps, float)
-    return (d[None, :] > e[:, None]).mean(1)
-
 def optimality(norms, # one attack's per-sample minimal norms (inf: failed)
                best, # the best per-sample norms over every attack compared
               ) -> float:
@@ -254,11 +248,7 @@ PEER_SCALES = {
 def peer_scale(scale, # a name in `PEER_SCALES`, a `PeerScale`, or a runner `Scale` of that name
               ) -> PeerScale:
     "The `PeerScale` that `scale` names."
-    if isinstance(scale, PeerScale): return scale
-    name = getattr(scale, "name", scale)
-    if name not in PEER_SCALES:
-        raise InputError(f"the peers section has no scale {name!r}; have {list(PEER_SCALES)}")
-    return PEER_SCALES[name]
+    return get_scale(scale, PEER_SCALES, "peers scale")
 
 def run_file(out, # results root
              scale, # a name in `PEER_SCALES` or a `PeerScale`
