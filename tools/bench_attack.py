@@ -40,10 +40,14 @@ from ead_repro.attack import EAD, make_result
 
 class Counting(nn.Module):
     "Wraps a model; counts the images it is run on, and those run with an input gradient."
-    def __init__(self, model): super().__init__(); self.model = model; self.rows = self.grad_rows = 0
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.rows, self.grad_passes = model, 0, []  # rows of each gradient pass
+    @property
+    def grad_rows(self) -> int: return sum(self.grad_passes)
     def forward(self, x):
         self.rows += len(x)
-        if torch.is_grad_enabled() and x.requires_grad: self.grad_rows += len(x)
+        if torch.is_grad_enabled() and x.requires_grad: self.grad_passes.append(len(x))
         return self.model(x)
 
 def counted(fn, model, *a):
@@ -291,24 +295,17 @@ def pair_part(out, model, args, goals):
     goals.update({"pair_time_ratio": out["pair"]["time_ratio_median"], "pair_model_rows_ratio": out["pair"]["model_rows_ratio"],
                   "pair_identical": out["pair"]["identical"], "pair_goal_0.55_met": out["pair"]["time_ratio_median"] <= 0.55})
 
-class PassRows(nn.Module):
-    "Wraps a model; records the rows of each pass with an input gradient (one per iteration)."
-    def __init__(self, model): super().__init__(); self.model = model; self.rows = []
-    def forward(self, x):
-        if torch.is_grad_enabled() and x.requires_grad: self.rows.append(len(x))
-        return self.model(x)
-
 def occupancy_part(out, model, args):
     "How full the batch stays over a whole search: rows per gradient pass against the batch's rows."
     from ead_repro.attack import every_target
     print("occupancy ...", flush=True)
     so = select_attack_set(model, load_mnist("test"), n=args.occupancy_n, seed=args.seed)
     x, y, t = every_target(so.x, so.y, 10)
-    counter = PassRows(model).eval()
+    counter = Counting(model).eval()
     t0 = time.perf_counter()
     res = EAD(max_iterations=args.iterations, binary_search_steps=args.steps)(counter, x, y, t)
     wall = time.perf_counter() - t0
-    rows, full = counter.rows, len(x)
+    rows, full = counter.grad_passes, len(x)
     passes_refilled = -(-sum(rows) // full)  # a batch kept full: every row-iteration, packed
     deciles = [statistics.quantiles(rows, n=10)[k] / full for k in (0, 4, 8)] if len(rows) > 1 else []
     out["occupancy"] = {"n_images": args.occupancy_n, "rows_per_batch": full, "passes": len(rows),
