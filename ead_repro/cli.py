@@ -142,7 +142,7 @@ def run(section:str="all", # a name in `sections()`, or "all"
         if not _ready(d, scale, dev, dataset != "all", log): continue
         for s in chosen:
             if not _has(s, d, get_scale(scale).name, section != "all", log): continue
-            if s.run is not None and shard().world > 1:
+            if shard().world > 1 and _one_process_only([s]):
                 log(f"skipping {s.name}: it runs in one process only (it trains models)")
                 continue
             r = run_section(s, scale, d, out, figures, dev, progress, log)
