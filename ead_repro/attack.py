@@ -208,7 +208,7 @@ def _check_settings(beta, kappa, rule, iterations, steps, batch_size, initial_co
 
 # %% ../nbs/03_attack.ipynb #5d89c333
 class _Attack:
-    "Shared machinery of EAD, C&W and COV: checks, chunking, binary search on c, rule, early abort."
+    "Shared machinery of EAD, C&W and COV: checks, batching, binary search on c, rule, early abort."
     name = "attack"
     _fixed_at_x0 = False  # True where x(1) = x0 proves every later iterate of the step is x0
     def __init__(self,
@@ -222,7 +222,8 @@ class _Attack:
                  abort_early:bool=True, # a sample stops a step when its objective stalls
                  targeted:bool=True, # targeted (Eq. 4) or untargeted (Eq. 6)
                  box:tuple=(0.0, 1.0), # the valid image range [lo, hi]
-                 batch_size:int=1000, # samples attacked at once (memory bound)
+                 batch_size:int=1000, # rows iterated on at once (memory bound)
+                 refill:bool=False, # a row leaving its step makes room for the next at once
                 ):
         if isinstance(decision_rule, list): decision_rule = tuple(decision_rule)
         _check_settings(beta, kappa, decision_rule, max_iterations, binary_search_steps,
@@ -231,7 +232,7 @@ class _Attack:
                                                                 learning_rate))
         max_iterations, binary_search_steps, batch_size = map(
             int, (max_iterations, binary_search_steps, batch_size))
-        box = (float(box[0]), float(box[1]))
+        box, refill = (float(box[0]), float(box[1])), bool(refill)
         store_attr()
     @property
     def rules(self) -> tuple:
@@ -240,7 +241,8 @@ class _Attack:
         return (r,) if isinstance(r, str) else r
     def _settings(self):
         return (f"beta={self.beta:g}, kappa={self.kappa:g}, rule={'+'.join(self.rules)}, "
-                f"I={self.max_iterations}, steps={self.binary_search_steps}")
+                f"I={self.max_iterations}, steps={self.binary_search_steps}"
+                + (", refill" if self.refill else ""))
     def __repr__(self): return f"{self.name}({self._settings()})"
 
 # %% ../nbs/03_attack.ipynb #aed58267
@@ -250,7 +252,7 @@ def __call__(self:_Attack,
              x:torch.Tensor, # N×C×H×W original images x0 (never modified)
              labels, # N true labels t0
              targets=None, # N target classes t (targeted attacks)
-             progress:bool=False, # a progress bar over binary-search steps (and chunks)
+             progress:bool=False, # a progress bar over the samples' binary-search steps
             ) -> AttackResult:
     "Attack `x`: an `AttackResult` (re-checked), or {rule: result} for a tuple of rules."
     start = time.perf_counter()
@@ -261,16 +263,8 @@ def __call__(self:_Attack,
         cnt = Counter()
         cnt.forward += 1  # check_inputs' forward pass
         cls = targets if self.targeted else labels
-        n, dev, n_rules = len(x0), x0.device, len(self.rules)
-        best = x0.new_empty((n, n_rules, *x0.shape[1:]))
-        iters = torch.empty(n, dtype=torch.long, device=dev)
-        cdt = torch.promote_types(x0.dtype, torch.float32)
-        const = torch.empty(n, n_rules, dtype=cdt, device=dev)
-        n_chunks = math.ceil(n / self.batch_size)
-        bar = _bar(progress, n_chunks * self.binary_search_steps, f"{self.name} steps")
-        for i in range(0, n, self.batch_size):
-            s = slice(i, i + self.batch_size)
-            best[s], const[s], iters[s] = self._search(model, x0[s], cls[s], cnt, bar)
+        bar = _bar(progress, len(x0) * self.binary_search_steps, f"{self.name} steps")
+        best, const, iters = self._search(model, x0, cls, cnt, bar)
         if bar is not None: bar.close()
         res = {rule: make_result(model, x0, best[:, r].contiguous(), labels, targets,
                                  self.targeted, const[:, r].contiguous(), iters, cnt.forward,
@@ -295,7 +289,7 @@ def _bar(on, total, desc):
     if not on: return None
     if hasattr(on, "update"): return on
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, unit="step")
+    return tqdm(total=total, desc=desc, unit="row-step")
 
 class Counter:
     "Model passes made by an attack: forward and backward calls (a batched call counts once)."
@@ -303,9 +297,9 @@ class Counter:
 
 # %% ../nbs/03_attack.ipynb #a0b1c201
 @dataclass
-class _Chunk:
-    "Per-sample state of one chunk over the binary search (every field has n rows)."
-    const: torch.Tensor        # c of the current binary-search step
+class _Samples:
+    "Per-sample state over the binary search, for every sample of one call (n rows each)."
+    const: torch.Tensor        # c of the sample's current binary-search step
     lower: torch.Tensor        # c known to fail (0 at first)
     upper: torch.Tensor        # c known to succeed (1e10: none yet)
     best_score: torch.Tensor   # n×R, per decision rule: score of the kept iterate (inf: none yet)
@@ -313,71 +307,96 @@ class _Chunk:
     best_const: torch.Tensor   # n×R, c of the step that gave the kept iterate (NaN: none yet)
     iterations: torch.Tensor   # iterations run, all steps together
     succeeded: torch.Tensor    # some iterate of the current step succeeded
+    step: torch.Tensor         # the binary-search step the sample is in, or starts next
 
-def _new_chunk(x0, initial_const, n_rules=1):
-    "A chunk's state before the first binary-search step: c = `initial_const`, nothing kept."
+def _new_samples(x0, initial_const, n_rules=1):
+    "The samples' state before the first binary-search step: c = `initial_const`, nothing kept."
     n, dev = len(x0), x0.device
     const = torch.full((n,), initial_const, dtype=torch.promote_types(x0.dtype, torch.float32),
                        device=dev)
     per_rule = torch.ones(n, n_rules, dtype=const.dtype, device=dev)
-    return _Chunk(const=const, lower=torch.zeros_like(const),
-                  upper=torch.full_like(const, 1e10), best_score=per_rule * math.inf,
-                  best_x=x0[:, None].repeat(1, n_rules, *[1] * (x0.dim() - 1)),
-                  best_const=per_rule * math.nan,
-                  iterations=torch.zeros(n, dtype=torch.long, device=dev),
-                  succeeded=torch.zeros(n, dtype=torch.bool, device=dev))
+    return _Samples(const=const, lower=torch.zeros_like(const),
+                    upper=torch.full_like(const, 1e10), best_score=per_rule * math.inf,
+                    best_x=x0[:, None].repeat(1, n_rules, *[1] * (x0.dim() - 1)),
+                    best_const=per_rule * math.nan,
+                    iterations=torch.zeros(n, dtype=torch.long, device=dev),
+                    succeeded=torch.zeros(n, dtype=torch.bool, device=dev),
+                    step=torch.zeros(n, dtype=torch.long, device=dev))
 
 # %% ../nbs/03_attack.ipynb #a0b1c202
 @dataclass
 class _ActiveRows:
-    "The samples still running in one binary-search step, with their copies of the chunk's state."
-    index: torch.Tensor         # each row's position in the chunk
+    "The rows being iterated on: samples in a binary-search step, with copies of their state."
+    index: torch.Tensor         # each row's sample: its position in `_Samples`
     x0: torch.Tensor            # original images
     cls: torch.Tensor           # target t (targeted) or label t0 (untargeted)
     const: torch.Tensor         # this step's c
-    best_score: torch.Tensor    # as in `_Chunk` (n×R: one column per rule), updated in this step
+    best_score: torch.Tensor    # as in `_Samples` (n×R: one column per rule), updated here
     best_x: torch.Tensor
     best_const: torch.Tensor
     succeeded: torch.Tensor     # some iterate of this step succeeded
     objective_at_check: torch.Tensor  # Eq. (7) at the last early-abort check (inf: none yet)
+    last: torch.Tensor          # the row's step is the last binary-search step
+    k: torch.Tensor             # iterations the row has run in this step
+    k_host: torch.Tensor        # the same on the CPU: a check is known to be due without a sync
     optimiser: dict             # the update rule's state from `_start`, one row per sample
+    schedule: dict              # the update rule's constants per iteration (`_schedule`), shared
 
+    def _per_row(self) -> dict:
+        "{name: tensor} of every per-row field, the optimiser's state as `optimiser.NAME`."
+        named = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                 if f.name not in ("optimiser", "schedule")}
+        return named | {f"optimiser.{k}": v for k, v in self.optimiser.items()}
+    def _new(self, named:dict) -> _ActiveRows:
+        "Rows from `_per_row`'s form, sharing this schedule."
+        opt = {k.split(".", 1)[1]: v for k, v in named.items() if k.startswith("optimiser.")}
+        rest = {k: v for k, v in named.items() if not k.startswith("optimiser.")}
+        return _ActiveRows(**rest, optimiser=opt, schedule=self.schedule)
     def select(self, rows:torch.Tensor) -> _ActiveRows:
         "The same state for the rows of boolean mask `rows` only (compaction)."
-        named = {f.name: getattr(self, f.name)[rows]
-                 for f in dataclasses.fields(self) if f.name != "optimiser"}
-        return _ActiveRows(**named, optimiser={k: v[rows] for k, v in self.optimiser.items()})
+        on_host = rows.cpu()
+        return self._new({k: v[on_host if k == "k_host" else rows]
+                          for k, v in self._per_row().items()})
+    def join(self, other:_ActiveRows) -> _ActiveRows:
+        "These rows followed by `other`'s (the batch refilled)."
+        theirs = other._per_row()
+        return self._new({k: torch.cat([v, theirs[k]]) for k, v in self._per_row().items()})
 
 # %% ../nbs/03_attack.ipynb #a0b1c204
 @patch
-def _start_step(self:_Attack, chunk:_Chunk, x0, cls) -> _ActiveRows:
-    "Every sample of the chunk active, from x0, with the bests kept so far."
-    chunk.succeeded = torch.zeros_like(chunk.succeeded)
-    return _ActiveRows(index=torch.arange(len(x0), device=x0.device), x0=x0, cls=cls,
-                       const=chunk.const, best_score=chunk.best_score.clone(),
-                       best_x=chunk.best_x.clone(), best_const=chunk.best_const.clone(),
-                       succeeded=chunk.succeeded.clone(),
-                       objective_at_check=torch.full_like(chunk.const, math.inf),
-                       optimiser=self._start(x0))
+def _start_rows(self:_Attack, samples:_Samples, j, x0, cls, schedule) -> _ActiveRows:
+    "Rows for samples `j` (positions) starting their current step from x0, with their bests."
+    last = samples.step[j] == self.binary_search_steps - 1
+    if self.binary_search_steps >= 10:             # the last step re-runs at the upper bound
+        samples.const[j] = torch.where(last, samples.upper[j], samples.const[j])
+    samples.succeeded[j] = False
+    n, dev = len(j), x0.device
+    return _ActiveRows(index=j, x0=x0[j], cls=cls[j], const=samples.const[j],
+                       best_score=samples.best_score[j], best_x=samples.best_x[j],
+                       best_const=samples.best_const[j],
+                       succeeded=torch.zeros(n, dtype=torch.bool, device=dev),
+                       objective_at_check=torch.full_like(samples.const[j], math.inf),
+                       last=last, k=torch.zeros(n, dtype=torch.long, device=dev),
+                       k_host=torch.zeros(n, dtype=torch.long), optimiser=self._start(x0[j]),
+                       schedule=schedule)
 
-def _write_back(chunk:_Chunk, active:_ActiveRows, rows, k):
-    "Return the state of `active`'s rows `rows` (a mask) to the chunk, after iteration k."
+def _write_back(samples:_Samples, active:_ActiveRows, rows):
+    "Return the state of `active`'s rows `rows` (a mask) to their samples, with iterations run."
     j = active.index[rows]
-    chunk.best_score[j], chunk.best_x[j] = active.best_score[rows], active.best_x[rows]
-    chunk.best_const[j], chunk.succeeded[j] = active.best_const[rows], active.succeeded[rows]
-    chunk.iterations[j] += k + 1
+    samples.best_score[j], samples.best_x[j] = active.best_score[rows], active.best_x[rows]
+    samples.best_const[j], samples.succeeded[j] = active.best_const[rows], active.succeeded[rows]
+    samples.iterations[j] += active.k[rows]
 
 # %% ../nbs/03_attack.ipynb #a0b1c207
 _SLACK = 1e-4  # a margin this close to −κ, relative to the largest |logit|, may round either way
 
 @patch
-def _margin_at(self:_Attack, model, x, logits, active:_ActiveRows, score, at_check, last, cnt):
+def _margin_at(self:_Attack, model, x, logits, active:_ActiveRows, score, at_check, cnt):
     "Margin at the iterate: from `logits`, else a forward pass at x on the rows where it matters."
     if logits is not None: return margin(logits, active.cls, self.targeted)
-    if at_check:                                   # the objective needs f(x) on every row
-        return margin(self._forward(model, x, cnt), active.cls, self.targeted)
     need = score < active.best_score               # n×R: a better score under rule r
-    if not last: need = need | ~active.succeeded[:, None]   # or no success yet in this step
+    need = need | (~active.succeeded & ~active.last)[:, None]   # or no success yet in the step
+    if at_check is not None: need = need | at_check[:, None]    # the objective needs f(x)
     union = need.any(1)
     m, slack = self._margin_rows(model, x, active.cls, union, cnt)
     if need.shape[1] == 1: return m
@@ -386,6 +405,8 @@ def _margin_at(self:_Attack, model, x, logits, active:_ActiveRows, score, at_che
              if not torch.equal(need[:, r], union) and (near & need[:, r]).any()]
     if not apart: return m                         # each rule's success as in its own run
     own = {r: self._margin_rows(model, x, active.cls, need[:, r], cnt)[0] for r in apart}
+    if at_check is not None:                       # the rules share the check: its margin too
+        own = {r: torch.where(at_check, m, v) for r, v in own.items()}
     return torch.stack([own.get(r, m) for r in range(need.shape[1])], 1)
 
 @patch
@@ -422,63 +443,90 @@ def _abort_loss(self:_Attack, m):
     return loss_from_margin(m, self.kappa) + self.kappa
 
 @patch
-def _finished(self:_Attack, active:_ActiveRows, k, l1, l2sq, m, at_check):
+def _finished(self:_Attack, active:_ActiveRows, l1, l2sq, m, at_check):
     "Rows that leave the step: stuck at x0 after the first iteration (EAD), or stalled at a check."
-    stop = (l1 == 0) if k == 0 and self._fixed_at_x0 else None   # provably stuck at x0
-    if at_check:
+    stop = (active.k == 0) & (l1 == 0) if self._fixed_at_x0 else torch.zeros_like(l1 == 0)
+    if at_check is not None:                       # rows at a check: Eq. (7) against the last
         obj = objective_from_norms(self._abort_loss(m), l1, l2sq, active.const, self.beta)
-        stalled = obj > 0.9999 * active.objective_at_check
-        active.objective_at_check = obj
-        stop = stalled if stop is None else stop | stalled
+        stop = stop | (at_check & (obj > 0.9999 * active.objective_at_check))
+        active.objective_at_check = torch.where(at_check, obj, active.objective_at_check)
     return stop
 
 # %% ../nbs/03_attack.ipynb #a0b1c20e
 @patch
-def _run_step(self:_Attack, model, chunk:_Chunk, x0, cls, last, cnt):
-    "One binary-search step on `chunk`: iterate until each row has left or I iterations are run."
-    I, rules = self.max_iterations, [DECISION_RULES[r] for r in self.rules]
-    check_every = max(I // 10, 1)
-    active = self._start_step(chunk, x0, cls)
-    for k in range(I):
-        at_check = self.abort_early and k % check_every == 0 and k < I - 1
-        x, logits = self._iterate(active.optimiser, k, model, active.x0, active.cls, active.const,
-                                  cnt)
-        l1, l2sq = l1_and_l2sq(x, active.x0)
-        score = torch.stack([rule(l1, l2sq, self.beta) for rule in rules], 1)   # n×R
-        m = self._margin_at(model, x, logits, active, score, at_check, last, cnt)
-        _keep_best(active, x, score, success_from_margin(m, self.kappa))
-        stop = self._finished(active, k, l1, l2sq, m, at_check)
-        if stop is not None and k < I - 1 and stop.any():   # these rows leave the step
-            _write_back(chunk, active, stop, k)
-            if stop.all(): return
-            active = active.select(~stop)
-    everyone = torch.ones(len(active.index), dtype=torch.bool, device=x0.device)
-    _write_back(chunk, active, everyone, k)
+def _advance(self:_Attack, model, active:_ActiveRows, cnt):
+    "One iteration of every active row: the mask of rows whose step ends with it (None: none can)."
+    I, k = self.max_iterations, active.k_host
+    check = (k % max(I // 10, 1) == 0) & (k < I - 1) & self.abort_early
+    due = check.any() or (k == I - 1).any() or (self._fixed_at_x0 and (k == 0).any())
+    at_check = check.to(active.k.device) if check.any() else None
+    x, logits = self._iterate(active, model, cnt)
+    l1, l2sq = l1_and_l2sq(x, active.x0)
+    score = torch.stack([DECISION_RULES[r](l1, l2sq, self.beta) for r in self.rules], 1)  # n×R
+    m = self._margin_at(model, x, logits, active, score, at_check, cnt)
+    _keep_best(active, x, score, success_from_margin(m, self.kappa))
+    if due:                                        # a check is shared by the rules (`_margin_at`)
+        shared = m if m.dim() == 1 else m[:, 0]
+        leave = self._finished(active, l1, l2sq, shared, at_check) | (active.k == I - 1)
+    else: leave = None
+    active.k += 1
+    active.k_host += 1
+    return leave
 
 # %% ../nbs/03_attack.ipynb #04527755
-def _update_const(chunk:_Chunk):
+def _update_const(samples:_Samples,
+                  j=slice(None), # the samples whose step ended (positions or a mask); all: `:`
+                 ):
     "C&W's binary search on c, per sample: success bounds c above, failure below."
-    ok = chunk.succeeded
-    chunk.upper = torch.where(ok, torch.minimum(chunk.upper, chunk.const), chunk.upper)
-    chunk.lower = torch.where(ok, chunk.lower, torch.maximum(chunk.lower, chunk.const))
-    chunk.const = torch.where(chunk.upper < 1e9, (chunk.lower + chunk.upper) / 2, chunk.const * 10)
+    ok, c = samples.succeeded[j], samples.const[j]
+    upper = torch.where(ok, torch.minimum(samples.upper[j], c), samples.upper[j])
+    lower = torch.where(ok, samples.lower[j], torch.maximum(samples.lower[j], c))
+    samples.upper[j], samples.lower[j] = upper, lower
+    samples.const[j] = torch.where(upper < 1e9, (lower + upper) / 2, c * 10)
 
+def _admit(active:int, # rows being iterated on
+           between:int, # samples between two of their steps
+           waiting:int, # samples not started
+           slots:int, # `batch_size`
+           refill:bool, # fill free slots at once, else start a chunk's next step together
+          ) -> tuple:
+    "How many samples between steps and how many waiting ones start a step now."
+    if refill:
+        take = min(between, slots - active)
+        return take, min(waiting, slots - active - take)
+    if active: return 0, 0
+    return (between, 0) if between else (0, min(waiting, slots))
+
+# %% ../nbs/03_attack.ipynb #e7879c60
 @patch
 @torch.no_grad()
 def _search(self:_Attack, model, x0, cls, cnt, bar=None):
-    "Binary search on c for one chunk: (kept iterates n×R×…, their c n×R, iterations run)."
-    chunk = _new_chunk(x0, self.initial_const, len(self.rules))
-    steps = self.binary_search_steps
-    for step in range(steps):
-        last = step == steps - 1                       # its success flags update no c
-        if steps >= 10 and last: chunk.const = chunk.upper.clone()
-        self._run_step(model, chunk, x0, cls, last, cnt)
-        _update_const(chunk)
+    "Binary search on c for every sample: (kept iterates n×R×…, their c n×R, iterations run)."
+    samples, schedule = _new_samples(x0, self.initial_const, len(self.rules)), self._schedule(x0)
+    waiting, between = torch.arange(len(x0)), torch.zeros(0, dtype=torch.long)  # on the CPU
+    active = None
+    while True:
+        n_between, n_new = _admit(0 if active is None else len(active.k_host), len(between),
+                                  len(waiting), self.batch_size, self.refill)
+        between = between.sort().values
+        j = torch.cat([between[:n_between], waiting[:n_new]])
+        between, waiting = between[n_between:], waiting[n_new:]
+        if len(j):
+            new = self._start_rows(samples, j.to(x0.device), x0, cls, schedule)
+            active = new if active is None else active.join(new)
+        if active is None: return samples.best_x, samples.best_const, samples.iterations
+        leave = self._advance(model, active, cnt)
+        if leave is None or not leave.any(): continue
+        j = active.index[leave]
+        _write_back(samples, active, leave)
+        _update_const(samples, j)
+        samples.step[j] += 1
+        between = torch.cat([between, j[samples.step[j] < self.binary_search_steps].cpu()])
+        active = None if leave.all() else active.select(~leave)
         if bar is not None:
-            bar.update(1)
-            done = int(chunk.best_const.isfinite().any(1).sum())
-            bar.set_postfix_str(f"{done}/{len(x0)} of this chunk succeeded")
-    return chunk.best_x, chunk.best_const, chunk.iterations
+            bar.update(len(j))
+            done = int(samples.best_const.isfinite().any(1).sum())
+            bar.set_postfix_str(f"{done}/{len(x0)} succeeded")
 
 # %% ../nbs/03_attack.ipynb #f1d0a002
 def authors_momentum(k:int, # iteration k = 0, ..., I−1
@@ -492,6 +540,20 @@ def no_momentum(k:int, # iteration k = 0, ..., I−1
     return 0.0
 
 MOMENTUM_RULES = {"paper": momentum, "authors": authors_momentum, "none": no_momentum}
+
+# %% ../nbs/03_attack.ipynb #5ff4912c
+def _table(values:list, # one number per iteration k = 0, ..., I−1, computed in Python
+           like:torch.Tensor, # the images: the table goes to their device and dtype
+          ) -> torch.Tensor:
+    "A per-iteration constant as a tensor, each entry rounded once, as Python's number would be."
+    return torch.tensor(values, dtype=torch.float64).to(like.dtype).to(like.device)
+
+def _per_row(table:torch.Tensor, # from `_table`
+             k:torch.Tensor, # each row's iteration
+             like:torch.Tensor, # N×C×H×W: the result broadcasts against it
+            ) -> torch.Tensor:
+    "table[k] for each row, shaped N×1×1×1."
+    return table[k].view(-1, *[1] * (like.dim() - 1))
 
 # %% ../nbs/03_attack.ipynb #4fc57d75
 class EAD(_Attack):
@@ -513,26 +575,37 @@ class EAD(_Attack):
         rule = "" if self.momentum_rule == "paper" else f", momentum={self.momentum_rule}"
         return super()._settings() + prox + rule
     def _start(self, x0): return {"x": x0.clone(), "y": x0.clone()}
+    def _schedule(self, x0):
+        "Per iteration k: the step α_k, the threshold (β, or α_k·β) and the momentum weight."
+        ks = range(self.max_iterations)
+        alpha = [step_size(k, self.learning_rate, self.max_iterations) for k in ks]
+        threshold = [a * self.beta for a in alpha] if self.exact_prox else [self.beta] * len(ks)
+        weight = [MOMENTUM_RULES[self.momentum_rule](k) for k in ks]
+        return {"alpha": _table(alpha, x0), "threshold": _table(threshold, x0),
+                "momentum": _table(weight, x0)}
 
 # %% ../nbs/03_attack.ipynb #995af592
 @patch
-def _iterate(self:EAD, st, k, model, x0, cls, c, cnt):
-    "One FISTA iteration of Algorithm 1; returns x(k+1) and no logits (`_margin_at` runs them)."
+def _iterate(self:EAD, rows:_ActiveRows, model, cnt):
+    "One FISTA iteration of Algorithm 1 on `rows`; returns x(k+1) and no logits."
+    st, x0, k, sched = rows.optimiser, rows.x0, rows.k, rows.schedule
     y = st["y"].requires_grad_()
     with torch.enable_grad():
-        loss = (c * attack_loss(model(y), cls, self.kappa, self.targeted)).sum()
+        loss = (rows.const * attack_loss(model(y), rows.cls, self.kappa, self.targeted)).sum()
         grad, = torch.autograd.grad(loss, y)
     y = y.detach()
-    a = step_size(k, self.learning_rate, self.max_iterations)
+    a = _per_row(sched["alpha"], k, y)
     z = y - a * (grad + 2 * (y - x0))                                   # y − α_k ∇g(y)
-    x = shrink(z, x0, a * self.beta if self.exact_prox else self.beta, *self.box)
-    st["y"] = x + MOMENTUM_RULES[self.momentum_rule](k) * (x - st["x"])
+    x = shrink(z, x0, _per_row(sched["threshold"], k, y), *self.box)
+    st["y"] = x + _per_row(sched["momentum"], k, y) * (x - st["x"])
     st["x"] = x
     cnt.forward += 1
     cnt.backward += 1
     return x, None
 
 # %% ../nbs/03_attack.ipynb #a74df28e
+_ADAM = (0.9, 0.999)  # Adam's decay rates β1, β2 (C&W's, PyTorch's defaults)
+
 class COV(_Attack):
     "Eq. (7) through the tanh change of variables and Adam: the COV baseline of Table 1."
     name = "COV"
@@ -540,37 +613,44 @@ class COV(_Attack):
         lo, hi = self.box
         w = torch.atanh((2 * (x0 - lo) / (hi - lo) - 1) * 0.999999)
         return {"w": w, "m": torch.zeros_like(w), "v": torch.zeros_like(w)}
+    def _schedule(self, x0):
+        "Per iteration k: Adam's bias-corrected step α·(1 − β2^(k+1))^½ / (1 − β1^(k+1))."
+        b1, b2 = _ADAM
+        steps = [self.learning_rate * math.sqrt(1 - b2 ** n) / (1 - b1 ** n)
+                 for n in range(1, self.max_iterations + 1)]
+        return {"adam_step": _table(steps, x0)}
 
 @patch
-def _iterate(self:COV, st, k, model, x0, cls, c, cnt):
+def _iterate(self:COV, rows:_ActiveRows, model, cnt):
     "One Adam step on w; returns the iterate x(w) before the step and its logits."
-    lo, hi = self.box
+    (lo, hi), st, (b1, b2) = self.box, rows.optimiser, _ADAM
     t = torch.tanh(st["w"])
     x = (lo + (hi - lo) / 2 * (t + 1)).requires_grad_()
     with torch.enable_grad():
         logits = model(x)
-        loss = (c * attack_loss(logits, cls, self.kappa, self.targeted)).sum()
+        loss = (rows.const * attack_loss(logits, rows.cls, self.kappa, self.targeted)).sum()
         grad, = torch.autograd.grad(loss, x)
     x = x.detach()
-    d = x - x0
+    d = x - rows.x0
     # ∇ in x, with β·sign(δ) for the L1 term, chained through x = lo + (hi−lo)/2·(tanh w + 1)
     g = (grad + 2 * d + self.beta * d.sign()) * ((hi - lo) / 2) * (1 - t * t)
-    b1, b2, n = 0.9, 0.999, k + 1
     st["m"] = b1 * st["m"] + (1 - b1) * g
     st["v"] = b2 * st["v"] + (1 - b2) * g * g
-    step = self.learning_rate * math.sqrt(1 - b2 ** n) / (1 - b1 ** n)
+    step = _per_row(rows.schedule["adam_step"], rows.k, x)
     st["w"] = st["w"] - step * st["m"] / (st["v"].sqrt() + 1e-8)
     cnt.forward += 1
     cnt.backward += 1
     return x, logits.detach()
 
+# %% ../nbs/03_attack.ipynb #23494985
 class CW(COV):
     "Carlini & Wagner's L2 attack (2017): COV with β = 0."
     name = "CW"
     @delegates(_Attack.__init__, but=["beta", "decision_rule"])
     def __init__(self, **kwargs): super().__init__(beta=0.0, decision_rule="EN", **kwargs)
     def _settings(self):
-        return f"kappa={self.kappa:g}, I={self.max_iterations}, steps={self.binary_search_steps}"
+        return (f"kappa={self.kappa:g}, I={self.max_iterations}, steps={self.binary_search_steps}"
+                + (", refill" if self.refill else ""))
 
 # %% ../nbs/03_attack.ipynb #ae9fd6b5
 def every_target(x:torch.Tensor, # N×C×H×W images

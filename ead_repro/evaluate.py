@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluate.ipynb #e6fdb87d
 from __future__ import annotations
-import datetime, inspect, io, json, math, os, platform, subprocess, time
+import datetime, inspect, io, json, os, platform, subprocess, time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -352,10 +352,10 @@ def _attack_batch(attack, model, aset, b:pd.DataFrame, dev, keep:set, bar=None) 
 
 # %% ../nbs/05_evaluate.ipynb #3acc5edf
 def _steps(attack, rows:int) -> int:
-    "Progress units of one attack call on `rows` rows: binary-search steps × chunks, else 1."
+    "Progress units of one attack call on `rows` rows: binary-search steps × rows, else 1."
     steps = getattr(attack, "binary_search_steps", None)
     if steps is None or not _takes_progress(attack): return 1
-    return steps * math.ceil(rows / getattr(attack, "batch_size", rows))
+    return steps * rows
 
 def _takes_progress(attack) -> bool:
     "Whether `attack(...)` takes a `progress` bar (EAD, C&W, COV do)."
@@ -402,7 +402,7 @@ def run_attack_set(attack, # called as attack(model, x, labels, targets) -> Atta
     units = np.cumsum([_steps(attack, len(b)) for _, b in batches]).tolist()
     name = getattr(attack, "name", type(attack).__name__)
     progress = progress and sh.main
-    bar = tqdm(total=units[-1] if units else 0, desc=name, unit="step", disable=not progress)
+    bar = tqdm(total=units[-1] if units else 0, desc=name, unit="row-step", disable=not progress)
     steps = _StepBar(bar) if progress and _takes_progress(attack) else None
     with bar:
         for (k, b), upto, n in zip(batches, units, np.cumsum([len(b) for _, b in batches])):
