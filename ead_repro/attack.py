@@ -576,13 +576,12 @@ class EAD(_Attack):
         return super()._settings() + prox + rule
     def _start(self, x0): return {"x": x0.clone(), "y": x0.clone()}
     def _schedule(self, x0):
-        "Per iteration k: the step α_k, the threshold (β, or α_k·β) and the momentum weight."
+        "Per iteration k: the step α_k, the momentum weight and (exact_prox) the threshold α_k·β."
         ks = range(self.max_iterations)
         alpha = [step_size(k, self.learning_rate, self.max_iterations) for k in ks]
-        threshold = [a * self.beta for a in alpha] if self.exact_prox else [self.beta] * len(ks)
         weight = [MOMENTUM_RULES[self.momentum_rule](k) for k in ks]
-        return {"alpha": _table(alpha, x0), "threshold": _table(threshold, x0),
-                "momentum": _table(weight, x0)}
+        exact = {"threshold": _table([a * self.beta for a in alpha], x0)} if self.exact_prox else {}
+        return {"alpha": _table(alpha, x0), "momentum": _table(weight, x0), **exact}
 
 # %% ../nbs/03_attack.ipynb #995af592
 @patch
@@ -596,7 +595,8 @@ def _iterate(self:EAD, rows:_ActiveRows, model, cnt):
     y = y.detach()
     a = _per_row(sched["alpha"], k, y)
     z = y - a * (grad + 2 * (y - x0))                                   # y − α_k ∇g(y)
-    x = shrink(z, x0, _per_row(sched["threshold"], k, y), *self.box)
+    threshold = _per_row(sched["threshold"], k, y) if self.exact_prox else self.beta
+    x = shrink(z, x0, threshold, *self.box)
     st["y"] = x + _per_row(sched["momentum"], k, y) * (x - st["x"])
     st["x"] = x
     cnt.forward += 1

@@ -48,6 +48,7 @@ class Scale:
     seed: int = 0  # attack-set selection seed
     note: str = ""  # what the scale is for
     balanced: bool = False  # at most ⌈images/K⌉ images per class (images = K: one of each class)
+    refill: bool = False  # EAD, C&W and COV keep their batch full (`refill=True`: for a GPU)
 
     def grid(self, norm:str):
         "The `eps_grid` argument of FGM / I-FGM for `norm` at this scale."
@@ -65,7 +66,8 @@ def describe(self:Scale) -> str:
     balanced = " (one per class)" if self.balanced else ""
     return (f"{self.name}: {self.images} images{balanced}, {targets}, "
             f"{self.binary_search_steps} binary-search steps × {self.max_iterations} iterations "
-            f"from c = {self.initial_const:g}, ε grid sizes ({grids})")
+            f"from c = {self.initial_const:g}, ε grid sizes ({grids})"
+            + ("; batches refilled" if self.refill else ""))
 
 # %% ../nbs/06_runner.ipynb #40578796
 _COARSE = {"l1": None, "l2": 200, "linf": 200}
@@ -88,6 +90,7 @@ SCALES = {
                        "experiment and data set on one CPU core"),
     "paper": Scale("paper", images=1000, all_targets=True, max_iterations=1000,
                    binary_search_steps=9, initial_const=1e-3, eps_grid=None, images_per_batch=100,
+                   refill=True,
                    note="the paper's setting (1000 images, 9 targets, 9 × 1000 iterations, "
                         "Table 4's grids), for a GPU"),
 }
@@ -140,7 +143,7 @@ def make_attack(spec:dict, # an `attack_spec`
     s, kind = get_scale(scale), spec["kind"]
     if kappa and kind in ("fgm", "ifgm"): raise ValueError(f"{kind} has no confidence κ")
     budget = dict(max_iterations=s.max_iterations, binary_search_steps=s.binary_search_steps,
-                  initial_const=s.initial_const, kappa=kappa)
+                  initial_const=s.initial_const, kappa=kappa, refill=s.refill)
     if kind == "cw": return CW(**budget)
     if kind == "cov": return COV(beta=spec["beta"], **budget)
     if kind == "ead": return EAD(beta=spec["beta"], decision_rule=spec["rule"], **budget)

@@ -18,7 +18,8 @@ Measures, on the same images, targets and budget:
    pass against the batch's rows, over a whole search at the given budget (every target of
    `--occupancy-n` images). On a device whose pass costs the same for any batch up to the full one
    (a GPU at MNIST sizes), 1 - occupancy is the share of its time spent on emptied slots, and
-   1 / occupancy what refilling the slots from a queue of waiting rows could gain at most.
+   1 / occupancy what refilling the slots from a queue of waiting rows could gain at most; each batch size
+   of `--occupancy-batches` runs chunked (the default) and refilled (`EAD(refill=True)`) on the same rows.
 
 Usage: .venv/bin/python tools/bench_attack.py [--n 20] [--exit-n 100] [--iterations 100] [--steps 9] [--threads 1]
        [--parts per_iteration early_exit compare batch] [--out FILE]   (default: the first three)
@@ -147,6 +148,7 @@ def main():
                    choices=["per_iteration", "early_exit", "compare", "batch", "pair", "occupancy"],
                    help="which measurements to make")
     p.add_argument("--occupancy-n", type=int, default=10, help="images (x 9 targets) for the occupancy part")
+    p.add_argument("--occupancy-batches", type=int, nargs="*", default=[], help="batch sizes of the occupancy part (default: all rows)")
     p.add_argument("--out", default=str(ROOT / "results" / "bench_attack.json"))
     args = p.parse_args()
     torch.set_num_threads(args.threads); torch.manual_seed(args.seed)
@@ -296,29 +298,47 @@ def pair_part(out, model, args, goals):
                   "pair_identical": out["pair"]["identical"], "pair_goal_0.55_met": out["pair"]["time_ratio_median"] <= 0.55})
 
 def occupancy_part(out, model, args):
-    "How full the batch stays over a whole search: rows per gradient pass against the batch's rows."
+    "How full the batch stays over a whole search, chunked and refilled, at each batch size asked."
     from ead_repro.attack import every_target
     print("occupancy ...", flush=True)
     so = select_attack_set(model, load_mnist("test"), n=args.occupancy_n, seed=args.seed)
     x, y, t = every_target(so.x, so.y, 10)
-    counter = Counting(model).eval()
-    t0 = time.perf_counter()
-    res = EAD(max_iterations=args.iterations, binary_search_steps=args.steps)(counter, x, y, t)
-    wall = time.perf_counter() - t0
-    rows, full = counter.grad_passes, len(x)
-    passes_refilled = -(-sum(rows) // full)  # a batch kept full: every row-iteration, packed
-    deciles = [statistics.quantiles(rows, n=10)[k] / full for k in (0, 4, 8)] if len(rows) > 1 else []
-    out["occupancy"] = {"n_images": args.occupancy_n, "rows_per_batch": full, "passes": len(rows),
-                        "row_iterations": sum(rows), "occupancy": sum(rows) / (len(rows) * full),
-                        "passes_if_refilled": passes_refilled,
-                        "pass_ratio_refilled": passes_refilled / len(rows),
-                        "occupancy_deciles_10_50_90": deciles, "time_s": wall, "asr": res.asr,
-                        "note": "occupancy = rows of the gradient passes / (passes x rows of the batch), "
-                                "over the whole binary search at this budget; passes_if_refilled: the "
-                                "passes a batch kept full would need for the same row-iterations (a lower "
-                                "bound, ignoring the tail); the device-independent part of whether a "
-                                "shrinking batch leaves a GPU idle"}
-    print(out["occupancy"], flush=True)
+    runs, results = [], {}
+    for batch in args.occupancy_batches or [len(x)]:
+        for refill in (False, True):
+            counter = Counting(model).eval()
+            t0 = time.perf_counter()
+            res = EAD(max_iterations=args.iterations, binary_search_steps=args.steps, batch_size=batch,
+                      refill=refill)(counter, x, y, t)
+            wall, rows = time.perf_counter() - t0, counter.grad_passes
+            results[batch, refill] = res
+            runs.append({"schedule": "refilled" if refill else "chunked", "batch_size": batch, "passes": len(rows),
+                         "row_iterations": sum(rows), "occupancy": sum(rows) / (len(rows) * batch),
+                         "passes_if_full": -(-sum(rows) // batch), "time_s": wall, "asr": res.asr,
+                         "mean_l1": res.mean("l1"),
+                         "occupancy_deciles_10_50_90": [statistics.quantiles(rows, n=10)[k] / batch for k in (0, 4, 8)]
+                                                       if len(rows) > 1 else []})
+            print(runs[-1], flush=True)
+    for r in runs:  # each refilled run against the chunked one at its batch size
+        if r["schedule"] == "refilled":
+            c, f = results[r["batch_size"], False], results[r["batch_size"], True]
+            chunked = next(q for q in runs if q["schedule"] == "chunked" and q["batch_size"] == r["batch_size"])
+            r.update(pass_ratio_to_chunked=r["passes"] / chunked["passes"],
+                     success_equal=bool(torch.equal(c.success, f.success)),
+                     iterations_equal=bool(torch.equal(c.iterations, f.iterations)),
+                     max_l1_difference=(c.l1 - f.l1).abs().max().item())
+    first = runs[0]  # the chunked run at the first batch size: the fields the page has always read
+    out["occupancy"] = {"n_images": args.occupancy_n, "rows_per_batch": first["batch_size"], "passes": first["passes"],
+                        "row_iterations": first["row_iterations"], "occupancy": first["occupancy"],
+                        "passes_if_refilled": first["passes_if_full"],
+                        "pass_ratio_refilled": first["passes_if_full"] / first["passes"],
+                        "occupancy_deciles_10_50_90": first["occupancy_deciles_10_50_90"],
+                        "time_s": first["time_s"], "asr": first["asr"], "runs": runs,
+                        "note": "occupancy = rows of the gradient passes / (passes x batch_size), over the whole binary "
+                                "search at this budget; passes_if_full: the passes a batch kept full would need for the "
+                                "same row-iterations (a lower bound); chunked = EAD(refill=False), the default, refilled = "
+                                "EAD(refill=True) on the same rows; the device-independent part of whether a shrinking "
+                                "batch leaves a GPU idle"}
 
 if __name__ == "__main__":
     main()

@@ -8,12 +8,14 @@ on the CPU (tests/test_gpu_script.py). Writes into --out:
   figures/                the section's figures
   gpu_run.json            the run's log: device, versions, per-attack wall times, whether it
                           finished within --minutes, and the batch-occupancy probe below
+The paper scale's attacks refill their batches (`refill=True`: a row leaving its binary-search step hands
+its slot to the next row waiting); `--refill` makes another scale do the same (CI's smoke run does).
 Batch occupancy: per-sample early exit shrinks the attacked batch as rows finish. Whether that leaves a
 GPU idle depends on how the time of one iteration scales with the rows in it; the probe times EAD
 iterations at several batch sizes and, from the records, reports the fraction of row-iterations
 actually run (iterations / (steps x I) per row). Flat time per iteration + a small fraction = idle GPU.
 """
-import argparse, json, os, platform, sys, time
+import argparse, dataclasses, json, os, platform, sys, time
 from pathlib import Path
 import torch
 
@@ -52,16 +54,19 @@ def main(argv=None):
     p.add_argument("--out", default="build/gpu-out")
     p.add_argument("--minutes", type=float, default=8.0, help="stop starting attacks after this long")
     p.add_argument("--probe-sizes", type=int, nargs="*", default=[900, 450, 90, 9])
+    p.add_argument("--refill", action="store_true",
+                   help="EAD and C&W refill their batches even where the scale does not (the paper scale does)")
     args = p.parse_args(argv)
     t_start = time.time()
     from ead_repro.runner import get_scale, run_rows, write_report, draw_figures, setup_run, section_table
     from ead_repro.evaluate import provenance, write_atomic, to_json
     from ead_repro.sections.comparison import SECTION
     s, dev, out = get_scale(args.scale), torch.device(args.device), Path(args.out)
+    if args.refill: s = dataclasses.replace(s, refill=True)
     if dev.type == "cuda" and not torch.cuda.is_available(): raise SystemExit("no GPU here: --device cpu")
     torch.manual_seed(0)
     log = {"provenance": provenance(s.name, dev, None, s.seed, experiment=SECTION.name, dataset="mnist"),
-           "scale": s.name, "minutes": args.minutes, "attacks": {}, "carried": _origins()}
+           "scale": s.name, "refill": s.refill, "minutes": args.minutes, "attacks": {}, "carried": _origins()}
     model, card, aset = setup_run("mnist", s, dev)
     res_root, deadline = out / "results", t_start + 60 * args.minutes
     for group in _groups(SECTION.rows):
