@@ -20,7 +20,8 @@ from .formulation import NORMS
 __all__ = ['CASES', 'FIGURE_THEME', 'attack_rows', 'case_summary', 'records_from_result', 'provenance', 'write_atomic', 'to_json',
            'Shard', 'shard', 'join_run', 'leave_run', 'RecordStore', 'run_batches', 'run_attack_set', 'case_table',
            'robust_accuracy', 'paper_csv', 'paper_caption', 'paper_rows', 'paper_table', 'paper_by', 'compare_table',
-           'save_tables', 'load_tables', 'figure_rows', 'figure_theme', 'plot_ours_and_paper', 'adversarial_grid']
+           'save_tables', 'load_tables', 'figure_rows', 'figure_theme', 'plot_ours_and_paper', 'plot_bars_beside_paper',
+           'adversarial_grid']
 
 # %% ../nbs/05_evaluate.ipynb #2833c059
 CASES = {"best": "Best case", "average": "Average case", "worst": "Worst case"}
@@ -606,6 +607,36 @@ def plot_ours_and_paper(ax, # the matplotlib axes to draw on
             if row not in t.index.get_level_values("attack"): continue
             s = series(t, row)
             ax.plot(s.index, s.to_numpy(float), style, color=colour, label=label, ms=4)
+
+# %% ../nbs/05_evaluate.ipynb #fcaf3280
+def plot_bars_beside_paper(ours:pd.DataFrame, # rows × (case, metric); a tuple index reads "a | b"
+                           paper:pd.DataFrame, # the paper's, same layout
+                           metrics:list, # one panel each: "ASR" and/or norms of `NORMS`
+                           case:str="Average case", # which case
+                           title:str=None, # the figure's title (default: the case)
+                           log_norms:bool=True, # distortions on a log axis
+                           label_size:int=7, # font size of the row labels
+                           label_rotation:int=70, # their angle
+                           height:float=3.2, # the figure's height in inches (14 wide)
+                          ):
+    "One panel per metric of one case: each row's value, ours beside the paper's, as bars (a figure)."
+    import matplotlib.pyplot as plt
+    figure_theme()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(14, height), squeeze=False)
+    names = [" | ".join(map(str, r)) if isinstance(r, tuple) else r for r in ours.index]
+    x = np.arange(len(names))
+    for ax, m in zip(axes[0], metrics):
+        ax.bar(x - .2, ours[(case, m)].to_numpy(float), .4, label="ours")
+        ax.bar(x + .2, paper.reindex(ours.index)[(case, m)].to_numpy(float), .4, label="paper",
+               alpha=.6)
+        ax.set_xticks(x)
+        ax.set_xticklabels(names, rotation=label_rotation, fontsize=label_size)
+        ax.set_title(m if m != "ASR" else "ASR (%)", fontsize=9)
+        if m != "ASR" and log_norms: ax.set_yscale("log")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(title or case, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/05_evaluate.ipynb #3a3997b6
 def _grid_axes(K:int, cell:float, title:str) -> tuple:

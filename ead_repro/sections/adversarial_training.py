@@ -14,7 +14,7 @@ from ..formulation import NORMS
 from ..data import DATASETS, ImageSet, load_dataset, select_attack_set
 from ..models import RECIPES, load_model, model_card, train_checkpoint
 from ..evaluate import (CASES, RecordStore, run_attack_set, paper_csv, paper_caption,
-                                save_tables, provenance, write_atomic)
+                                save_tables, provenance, write_atomic, plot_bars_beside_paper)
 from ..runner import (Section, Claim, Scale, SCALES, get_scale, attack_spec, make_attack,
                               records_dir, report_dir, store_key, section_table, run_rows,
                               figure_path, save_figure, find_report, results_root, check_claims,
@@ -414,20 +414,8 @@ def plot_adv_training(ours:pd.DataFrame, # rows (attack, adv_training) × (case,
                       path=None, # where to save it (PNG); None: don't
                      ):
     "Mean L1, L2, L∞ of each attack on each retrained model: ours beside the paper's, as bars."
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
-    names = [f"{a} | {tr}" for a, tr in ours.index]
-    x = np.arange(len(names))
-    for ax, m in zip(axes, NORMS.values()):
-        ax.bar(x - .2, ours[(case, m)].to_numpy(float), .4, label="ours")
-        ax.bar(x + .2, paper.reindex(ours.index)[(case, m)].to_numpy(float), .4, label="paper",
-               alpha=.6)
-        ax.set_xticks(x)
-        ax.set_xticklabels(names, rotation=80, fontsize=6)
-        ax.set_title(m, fontsize=9)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(title or case, fontsize=9)
-    fig.tight_layout()
+    fig = plot_bars_beside_paper(ours, paper, list(NORMS.values()), case, title, log_norms=False,
+                                 label_size=6, label_rotation=80, height=3.6)
     save_figure(fig, path)
     return fig
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from ..formulation import NORMS
 from ..data import DATASETS, CIFAR10_CLASSES
-from ..evaluate import RecordStore, adversarial_grid, figure_theme
+from ..evaluate import RecordStore, adversarial_grid, plot_bars_beside_paper
 from ..runner import (Section, Claim, FIGURE_ATTACKS, table_value, any_missing, attack_spec,
                               attack_slug, records_dir, figure_path, save_figure, get_scale,
                               setup_run, run_section, find_report, describe_report, report_table,
@@ -56,21 +56,7 @@ def plot_comparison(ours:pd.DataFrame, # our table in the paper's layout
                     path=None, # where to save it (PNG); None: don't
                    ):
     "Each attack's ASR, L1, L2, L∞ (one case): ours beside the paper's, as bars (Table 2)."
-    import matplotlib.pyplot as plt
-    figure_theme()
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
-    names = list(ours.index)
-    x = np.arange(len(names))
-    for ax, m in zip(axes, ["ASR", *NORMS.values()]):
-        ax.bar(x - .2, ours[(case, m)].to_numpy(float), .4, label="ours")
-        ax.bar(x + .2, paper.reindex(names)[(case, m)].to_numpy(float), .4, label="paper", alpha=.6)
-        ax.set_xticks(x)
-        ax.set_xticklabels(names, rotation=70, fontsize=7)
-        ax.set_title(m if m != "ASR" else "ASR (%)", fontsize=9)
-        if m != "ASR": ax.set_yscale("log")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(title or case, fontsize=9)
-    fig.tight_layout()
+    fig = plot_bars_beside_paper(ours, paper, ["ASR", *NORMS.values()], case, title)
     save_figure(fig, path)
     return fig
 
