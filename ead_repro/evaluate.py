@@ -609,7 +609,7 @@ def plot_ours_and_paper(ax, # the matplotlib axes to draw on
             ax.plot(s.index, s.to_numpy(float), style, color=colour, label=label, ms=4)
 
 # %% ../nbs/05_evaluate.ipynb #fcaf3280
-def plot_bars_beside_paper(ours:pd.DataFrame, # rows × (case, metric); a tuple index reads "a | b"
+def plot_bars_beside_paper(ours:pd.DataFrame, # rows × (case, metric); tuple rows read "a | b"
                            paper:pd.DataFrame, # the paper's, same layout
                            metrics:list, # one panel each: "ASR" and/or norms of `NORMS`
                            case:str="Average case", # which case
