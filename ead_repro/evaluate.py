@@ -619,7 +619,7 @@ def plot_bars_beside_paper(ours:pd.DataFrame, # rows × (case, metric); tuple ro
                            label_rotation:int=70, # their angle
                            height:float=3.2, # the figure's height in inches (14 wide)
                           ):
-    "One panel per metric of one case: each row's value, ours beside the paper's, as bars (a figure)."
+    "A figure, one panel per metric of one case: each row's value beside the paper's, as bars."
     import matplotlib.pyplot as plt
     figure_theme()
     fig, axes = plt.subplots(1, len(metrics), figsize=(14, height), squeeze=False)
