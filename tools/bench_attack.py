@@ -27,6 +27,11 @@ The paper's budget, side by side only (about half an hour on one core):
        .venv/bin/python tools/bench_attack.py --iterations 1000 --parts compare --out results/bench_attack_I1000.json
 The EN + L1 pair:
        .venv/bin/python tools/bench_attack.py --parts pair --out results/bench_attack_pair.json
+The batch's occupancy, chunked and refilled (90 rows: ~8 min on one core; 900 rows: ~40 min):
+       .venv/bin/python tools/bench_attack.py --parts occupancy --iterations 1000 --occupancy-batches 90 30 \
+           --out results/bench_attack_occupancy.json
+       .venv/bin/python tools/bench_attack.py --parts occupancy --iterations 1000 --occupancy-n 100 \
+           --occupancy-batches 900 --out results/bench_attack_occupancy_900.json
 """
 import argparse, dataclasses, datetime, json, os, platform, statistics, sys, time
 from pathlib import Path
