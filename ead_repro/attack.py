@@ -342,13 +342,13 @@ class _ActiveRows:
     optimiser: dict             # the update rule's state from `_start`, one row per sample
     schedule: dict              # the update rule's constants per iteration (`_schedule`), shared
 
-    def _per_row(self) -> dict:
+    def _fields(self) -> dict:
         "{name: tensor} of every per-row field, the optimiser's state as `optimiser.NAME`."
         named = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                  if f.name not in ("optimiser", "schedule")}
         return named | {f"optimiser.{k}": v for k, v in self.optimiser.items()}
     def _new(self, named:dict) -> _ActiveRows:
-        "Rows from `_per_row`'s form, sharing this schedule."
+        "Rows from `_fields`' form, sharing this schedule."
         opt = {k.split(".", 1)[1]: v for k, v in named.items() if k.startswith("optimiser.")}
         rest = {k: v for k, v in named.items() if not k.startswith("optimiser.")}
         return _ActiveRows(**rest, optimiser=opt, schedule=self.schedule)
@@ -356,11 +356,11 @@ class _ActiveRows:
         "The same state for the rows of boolean mask `rows` only (compaction)."
         on_host = rows.cpu()
         return self._new({k: v[on_host if k == "k_host" else rows]
-                          for k, v in self._per_row().items()})
+                          for k, v in self._fields().items()})
     def join(self, other:_ActiveRows) -> _ActiveRows:
         "These rows followed by `other`'s (the batch refilled)."
-        theirs = other._per_row()
-        return self._new({k: torch.cat([v, theirs[k]]) for k, v in self._per_row().items()})
+        theirs = other._fields()
+        return self._new({k: torch.cat([v, theirs[k]]) for k, v in self._fields().items()})
 
 # %% ../nbs/03_attack.ipynb #a0b1c204
 @patch
@@ -458,8 +458,8 @@ def _advance(self:_Attack, model, active:_ActiveRows, cnt):
     "One iteration of every active row: the mask of rows whose step ends with it (None: none can)."
     I, k = self.max_iterations, active.k_host
     check = (k % max(I // 10, 1) == 0) & (k < I - 1) & self.abort_early
-    due = check.any() or (k == I - 1).any() or (self._fixed_at_x0 and (k == 0).any())
     at_check = check.to(active.k.device) if check.any() else None
+    due = at_check is not None or (k == I - 1).any() or (self._fixed_at_x0 and (k == 0).any())
     x, logits = self._iterate(active, model, cnt)
     l1, l2sq = l1_and_l2sq(x, active.x0)
     score = torch.stack([DECISION_RULES[r](l1, l2sq, self.beta) for r in self.rules], 1)  # n×R
@@ -508,7 +508,6 @@ def _search(self:_Attack, model, x0, cls, cnt, bar=None):
     while True:
         n_between, n_new = _admit(0 if active is None else len(active.k_host), len(between),
                                   len(waiting), self.batch_size, self.refill)
-        between = between.sort().values
         j = torch.cat([between[:n_between], waiting[:n_new]])
         between, waiting = between[n_between:], waiting[n_new:]
         if len(j):
@@ -521,7 +520,8 @@ def _search(self:_Attack, model, x0, cls, cnt, bar=None):
         _write_back(samples, active, leave)
         _update_const(samples, j)
         samples.step[j] += 1
-        between = torch.cat([between, j[samples.step[j] < self.binary_search_steps].cpu()])
+        more = j[samples.step[j] < self.binary_search_steps].cpu()   # kept in sample order
+        between = torch.cat([between, more]).sort().values
         active = None if leave.all() else active.select(~leave)
         if bar is not None:
             bar.update(len(j))
