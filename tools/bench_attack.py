@@ -8,7 +8,7 @@ Measures, on the same images, targets and budget:
    against the same search running every iteration for every sample (goal <= 0.5);
 3. side by side with torchattacks' EADEN/EADL1 and foolbox's EADAttack (optional extras, see
    tools/requirements-bench.txt): wall time, ASR and mean L1/L2/Linf, all re-checked the same way
-   (`make_result`: the model is re-run on the returned images);
+   (`AttackResult.from_adversarial`: the model is re-run on the returned images);
 4. (`--parts pair`) both decision rules from one optimisation (`EAD(decision_rule=("EN", "L1"))`)
    against the two single-rule runs: interleaved repeats, the order rotated, the load average
    (os.getloadavg) recorded around each repeat, identity of the results checked (goal <= 0.55x);
@@ -42,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from ead_repro.models import load_model, model_card
 from ead_repro.data import load_mnist, select_attack_set
-from ead_repro.attack import EAD, make_result
+from ead_repro.attack import EAD, AttackResult
+recheck = AttackResult.from_adversarial  # success re-checked on the returned images
 
 class Counting(nn.Module):
     "Wraps a model; counts the images it is run on, and those run with an input gradient."
@@ -122,7 +123,7 @@ def run_torchattacks(model, s, rule, args):
     atk.set_mode_targeted_by_function(lambda images, labels: s.target)
     x = s.x.clone()
     t = time.perf_counter(); adv = atk(x, s.y); wall = time.perf_counter() - t
-    return make_result(model, s.x, adv, s.y, s.target), wall, bool((x != s.x).any())
+    return recheck(model, s.x, adv, s.y, s.target), wall, bool((x != s.x).any())
 
 def run_foolbox(model, s, rule, args):
     import foolbox as fb
@@ -133,7 +134,7 @@ def run_foolbox(model, s, rule, args):
     t = time.perf_counter()
     adv = atk.run(fmodel, x, fb.criteria.TargetedMisclassification(s.target))
     wall = time.perf_counter() - t
-    return make_result(model, s.x, adv, s.y, s.target), wall, bool((x != s.x).any())
+    return recheck(model, s.x, adv, s.y, s.target), wall, bool((x != s.x).any())
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -19,8 +19,23 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 # The docs are read offline here: every host name fails at once (no hanging on a CDN), while
 # file:// pages load as usual. Pass offline=False to let the browser use the network.
 OFFLINE = ["--host-resolver-rules=MAP * ~NOTFOUND"]
-# The docs pages (tools/build_docs.py) say in <html data-math> whether MathJax is still at work.
-WAIT_MATH = "document.documentElement.getAttribute('data-math') !== 'loading'"
+# How the page's MathML is laid out: formulas drawn (a box of some size), subscripts set below their
+# base and fractions stacked; where a browser did not typeset MathML, scripts sit on the baseline.
+MATH_PROBE = """(() => {
+  const box = e => e.getBoundingClientRect();
+  const ms = Array.from(document.querySelectorAll('math'));
+  const subs = Array.from(document.querySelectorAll('msub, msubsup')).filter(e => e.children.length > 1);
+  const fracs = Array.from(document.querySelectorAll('mfrac')).filter(e => e.children.length > 1);
+  const lowered = e => box(e.children[1]).bottom > box(e.children[0]).bottom + 0.5;
+  const stacked = e => box(e.children[1]).top >= box(e.children[0]).bottom - 0.5;
+  return {count: ms.length, drawn: ms.filter(m => box(m).width > 0 && box(m).height > 0).length,
+          subscripts: subs.length, lowered: subs.filter(lowered).length,
+          fractions: fracs.length, stacked: fracs.filter(stacked).length};
+})()"""
+# The page's prose as a reader sees it: body text outside code blocks, code spans and formulas.
+PROSE = """(() => { const b = document.body.cloneNode(true);
+  b.querySelectorAll('pre, code:not(.math-error), script, style, math').forEach(e => e.remove());
+  return b.textContent; })()"""
 
 
 def find_chromium() -> str | None:
@@ -38,13 +53,14 @@ class PageReport:
     text: str = ""
     png: bytes = b""
     errors: list = field(default_factory=list)    # console errors, exceptions, failed local loads
-    ignored: list = field(default_factory=list)   # failed loads of remote resources (MathJax CDN, fonts)
+    ignored: list = field(default_factory=list)   # failed loads of remote resources (fonts, a CDN)
     images_broken: list = field(default_factory=list)  # <img> elements that did not decode
-    math: str | None = None  # the docs pages' MathJax state: none, done, failed (None: not a docs page)
+    prose: str = ""  # body text outside code and formulas (PROSE)
+    math: dict = field(default_factory=dict)  # how its MathML is laid out (MATH_PROBE)
 
     def __repr__(self):
         return (f"PageReport({self.url!r}, title={self.title!r}, {len(self.text)} chars of text, "
-                f"{len(self.png)} bytes of PNG, maths {self.math}, {len(self.errors)} errors, {len(self.ignored)} ignored)")
+                f"{len(self.png)} bytes of PNG, maths {self.math or 'none'}, {len(self.errors)} errors, {len(self.ignored)} ignored)")
 
 
 class Browser:
@@ -126,7 +142,7 @@ class Browser:
             try: self._events.append(self._read_msg(deadline))
             except TimeoutError: return None
 
-    def open(self, url: str, settle: float = 1.0, full_page=False, wait_js: str | None = WAIT_MATH,
+    def open(self, url: str, settle: float = 1.0, full_page=False, wait_js: str | None = None,
              wait_s: float = 20.0) -> PageReport:
         "Load `url` in a fresh tab, let it settle (until `wait_js` is true), and report text, screenshot and errors."
         if "://" not in url: url = Path(url).resolve().as_uri()
@@ -144,7 +160,8 @@ class Browser:
         ev = lambda js: self.call("Runtime.evaluate", {"expression": js, "returnByValue": True}, s)["result"].get("value")
         t_end = time.monotonic() + wait_s
         while wait_js and not ev(wait_js) and time.monotonic() < t_end: self._pump(0.2)
-        rep.math = ev("document.documentElement.getAttribute('data-math')")
+        rep.math = ev(MATH_PROBE) or {}
+        rep.prose = ev(PROSE) or ""
         rep.title = ev("document.title") or ""
         rep.text = ev("document.body ? document.body.innerText : ''") or ""
         rep.images_broken = ev("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
@@ -171,7 +188,7 @@ class Browser:
                 rep.errors.append("console.error: " + " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", [])))
             elif meth == "Log.entryAdded" and p["entry"].get("level") == "error":
                 e = p["entry"]; u = e.get("url", "")
-                # a remote resource failing offline (MathJax from a CDN, web fonts) is not a page error
+                # a remote resource failing offline (a CDN, web fonts) is not a page error
                 (rep.ignored if e.get("source") == "network" and u and not u.startswith("file:") else rep.errors
                  ).append(f"{e.get('source')}: {e.get('text')} {u}".strip())
         self.call("Target.closeTarget", {"targetId": tid})
@@ -191,7 +208,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pages", nargs="+", help="HTML files or URLs")
     ap.add_argument("--out", help="screenshot of the first page (PNG)")
-    ap.add_argument("--online", action="store_true", help="let the browser reach the network (CDN MathJax)")
+    ap.add_argument("--online", action="store_true", help="let the browser reach the network")
     ap.add_argument("--width", type=int, default=1280); ap.add_argument("--height", type=int, default=800)
     a = ap.parse_args(argv)
     bad = 0

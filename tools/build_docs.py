@@ -12,8 +12,11 @@ navigation: the index, the library notebooks `nbs/NN_*.ipynb` in order, one sect
     .venv/bin/python tools/build_docs.py              # -> _site/index.html
     .venv/bin/python tools/build_docs.py --out /tmp/site --strict
 
-Maths is typeset by MathJax from a CDN, loaded after the page; offline the LaTeX source stays
-readable and a note says so. `check_site` reports broken internal links and missing images.
+Maths is typeset at build time: every formula of the markdown (cells, show_doc cards, descriptions),
+found by nbconvert's own maths rules, becomes MathML (KaTeX, run by Node.js from `tools/katex/`),
+which browsers render natively: the pages need no script and no network. A formula KaTeX cannot
+parse is reported (manifest `maths`; `--strict` fails) and shown as its TeX source in red.
+`check_site` reports broken internal links and missing images.
 """
 from __future__ import annotations
 import argparse, hashlib, html, json, os, re, shutil, sys, time, traceback
@@ -23,13 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 PROC_VERSION = "1"  # bump to invalidate cached processed notebooks when the processing changes
-MATHJAX_URL = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"
-LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax/MathJax.js")  # Debian's libjs-mathjax (tools/setup-chromium.sh)
-
-
-def local_mathjax_url() -> str | None:
-    "A file:// URL of a local MathJax 2 (SVG output: no web fonts to fetch), for offline checks and screenshots."
-    return LOCAL_MATHJAX.as_uri() + "?config=TeX-AMS_SVG" if LOCAL_MATHJAX.exists() else None
+KATEX_DIR = ROOT / "tools" / "katex"  # package.json (KaTeX, pinned), tex2mathml.js; `npm ci` there: tools/setup.sh
 COPY_EXTS = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".csv", ".json", ".txt", ".pdf", ".tsv"}
 MAX_COPY = 20 * 2**20  # bytes: larger repo files are linked on the forge instead of copied
 
@@ -276,6 +273,94 @@ def prepare_nb(nb: dict) -> tuple[dict, dict]:
     return out, fm
 
 
+# ----------------------------------------------------------------------------- maths -> MathML
+class Maths:
+    """LaTeX -> MathML by KaTeX in one Node.js process for the whole build (tools/katex/tex2mathml.js).
+    Conversions are cached; each formula that fails is recorded in `failures` with the page it is on."""
+    def __init__(self, katex_dir: Path = KATEX_DIR):
+        self.katex_dir, self.page = katex_dir, ""
+        self.failures: list[dict] = []   # {page, tex, error}
+        self.warnings: list[dict] = []   # {page, tex, warning}: LaTeX that KaTeX accepts and real LaTeX may not
+        self._cache: dict = {}
+        self._proc, self._broken = None, None
+
+    def _start(self):
+        "The Node.js process, or the reason there is none (in `_broken`)."
+        node = shutil.which("node")
+        if node is None: self._broken = "Node.js (`node`) is not installed"
+        elif not (self.katex_dir / "node_modules" / "katex").is_dir():
+            self._broken = f"KaTeX is not installed in {self.katex_dir}: run `bash tools/setup.sh`"
+        else:
+            self._proc = subprocess.Popen([node, str(self.katex_dir / "tex2mathml.js")], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
+
+    def _ask(self, tex: str, display: bool) -> dict:
+        if self._proc is None and self._broken is None: self._start()
+        if self._broken: return {"error": self._broken}
+        try:
+            self._proc.stdin.write(json.dumps({"tex": tex, "display": display}) + "\n"); self._proc.stdin.flush()
+            line = self._proc.stdout.readline()
+            if not line: raise RuntimeError(f"the KaTeX process died (exit code {self._proc.poll()})")
+            return json.loads(line)
+        except (OSError, RuntimeError, ValueError) as e:
+            self._broken = f"KaTeX failed: {e}"
+            return {"error": self._broken}
+
+    def html(self, tex: str, display: bool = False) -> str:
+        "MathML of one formula; on failure its TeX source, marked, and the failure recorded."
+        key = (tex, display)
+        if key not in self._cache: self._cache[key] = self._ask(tex.strip(), display)
+        ans = self._cache[key]
+        for w in ans.get("warnings", []): self.warnings.append({"page": self.page, "tex": tex, "warning": w})
+        if "html" in ans:
+            return f'<span class="math-display">{ans["html"]}</span>' if display else ans["html"]
+        self.failures.append({"page": self.page, "tex": tex, "error": ans["error"]})
+        d = "$$" if display else "$"
+        return (f'<code class="math-error" title="{html.escape(ans["error"])}">'
+                f'{html.escape(d + tex + d, quote=False)}</code>')
+
+    def close(self):
+        if self._proc is not None:
+            self._proc.stdin.close(); self._proc.wait(timeout=10); self._proc = None
+
+
+def _math_renderer(maths: Maths):
+    "nbconvert's markdown renderer with its maths (`$..$`, `$$..$$`, `\\(..\\)`, `\\[..\\]`, environments) as MathML."
+    from nbconvert.filters.markdown_mistune import IPythonRenderer
+    class MathRenderer(IPythonRenderer):
+        def block_math(self, body): return maths.html(body, display=True)
+        def inline_math(self, body): return maths.html(body, display=False)
+        def latex_environment(self, name, body): return maths.html(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True)
+        def multiline_math(self, text): return maths.html(text.strip()[2:-2], display=True)  # mistune 2 only
+        def heading(self, text, level, **attrs):
+            "nbconvert's id (made from the TeX, as before), without its ElementTree pass, which spoils MathML."
+            if "<math" not in text: return super().heading(text, level, **attrs)
+            tex = _re_katex.sub(lambda m: "$" + m.group(1) + "$", text)
+            hid = re.search(r' id="([^"]*)"', super().heading(tex, level, **attrs))
+            id_attr = f' id="{hid.group(1)}"' if hid else ""
+            return f"<h{level}{id_attr}>{text}</h{level}>\n"
+    return MathRenderer
+
+
+_re_katex = re.compile(r'<span class="katex"><math.*?<annotation encoding="application/x-tex">(.*?)</annotation>'
+                       r'</semantics></math></span>', re.S)
+
+
+def markdown_html(text: str, maths: Maths | None) -> str:
+    "Markdown as HTML, as nbconvert renders it, with the maths as MathML (`maths` None: left as TeX)."
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune, MarkdownWithMath
+    if maths is None: return markdown2html_mistune(text)
+    return MarkdownWithMath(renderer=_math_renderer(maths)(escape=False)).render(text)
+
+
+_re_raw_tex = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\n]*\\[A-Za-z]+[^$\n]*\$|\$[^$\s][^$\n]*[_^{][^$\n]*\$")
+
+
+def raw_tex(text: str) -> list[str]:
+    "Pieces of `text` that look like TeX maths left untypeset (`$$`, `\\(`, `\\[`, `\\begin{`, `$..\\cmd..$`, `$x_1$`)."
+    return [m.group(0)[:80] for m in _re_raw_tex.finditer(text)]
+
+
 _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {%- block header -%}{%- endblock header -%}
 {%- block body_header -%}{%- endblock body_header -%}
@@ -298,12 +383,25 @@ _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 """
 
 
-def _exporter():
+def _exporter(maths: Maths | None = None):
+    "nbconvert's HTML exporter with this site's template; its markdown's maths typeset by `maths`."
     import jinja2
     from nbconvert.exporters import HTMLExporter
-    return HTMLExporter(template_name="lab", template_file="ead_page.html.j2",
-                        extra_loaders=[jinja2.DictLoader({"ead_page.html.j2": _TEMPLATE})],
-                        exclude_input_prompt=True, exclude_output_prompt=True, anchor_link_text="¶")
+    from nbconvert.filters.markdown_mistune import MarkdownWithMath
+    class Exporter(HTMLExporter):
+        @jinja2.pass_context
+        def markdown2html(self, context, source):   # nbconvert's own, with the maths renderer
+            if maths is None: return super().markdown2html(context, source)
+            cell = context.get("cell", {})
+            renderer = _math_renderer(maths)(
+                escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+                path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options)
+            return MarkdownWithMath(renderer=renderer).render(source)
+    return Exporter(template_name="lab", template_file="ead_page.html.j2",
+                    extra_loaders=[jinja2.DictLoader({"ead_page.html.j2": _TEMPLATE})],
+                    exclude_input_prompt=True, exclude_output_prompt=True, anchor_link_text="¶")
 
 
 # ----------------------------------------------------------------------------- page shell
@@ -347,7 +445,6 @@ a { color: var(--ead-accent); }
 .toc a { color: #57606a; text-decoration: none; display: block; padding: .12rem 0; }
 .toc a:hover { color: var(--ead-accent); }
 .site-footer { grid-column: 2; padding: 1.5rem 2.2rem 2.5rem; color: #6e7781; font-size: .82rem; border-top: 1px solid #e4e7eb; }
-.mathjax-note { display: none; }
 .content .anchor-link { visibility: hidden; text-decoration: none; margin-left: .35rem; font-size: .75em; color: #8c959f; }
 .content :is(h1,h2,h3,h4,h5,h6):hover .anchor-link { visibility: visible; }
 .content .jp-RenderedMarkdown pre { background: #f6f8fa; border: 1px solid #e4e7eb; border-radius: 6px; padding: .6rem .8rem; overflow-x: auto; }
@@ -356,7 +453,12 @@ a { color: var(--ead-accent); }
 .content .highlight .err { border: 0; background: none; }
 .content .jp-RenderedHTMLCommon :not(pre) > code { background: #eff1f3; padding: .05em .3em; border-radius: 4px; }
 .content .jp-OutputArea-output.jp-RenderedText pre, .content .jp-OutputArea-output > pre { background: #fbfbfc; }
-.no-mathjax .mathjax-note { display: block; }
+/* maths: MathML from KaTeX, laid out by the browser with a math font when it has one */
+math { font-family: "STIX Two Math", "Cambria Math", "Latin Modern Math", "DejaVu Math TeX Gyre", "TeX Gyre Termes Math", math; }
+math { font-size: 1.08em; }
+.math-display { display: block; overflow-x: auto; overflow-y: hidden; margin: .7rem 0; }
+.math-display math { display: block math; }
+code.math-error { color: #cf222e; background: #fff1f0; }
 /* notebook cells */
 .content .jp-Cell { padding: 0; margin: .35rem 0; }
 .content .jp-InputArea-editor { border-radius: 6px; background: #f6f8fa; border: 1px solid #e4e7eb; }
@@ -381,52 +483,11 @@ a { color: var(--ead-accent); }
   .content { padding: 1rem; } .site-header .tagline { display: none; } }
 """
 
-_SITE_JS = r"""// Typesets the maths with MathJax, loaded after the page so that a slow or unreachable CDN never
-// delays or blanks it; when MathJax cannot load, the LaTeX source stays readable and the footer says so.
-// <html data-math> tells how it went: none | loading | done | failed. TeX errors go to the console.
-(function () {
-  var root = document.documentElement;
-  function mark(s) { root.setAttribute('data-math', s); if (s === 'failed') root.classList.add('no-mathjax'); }
-  function texError(msg) { console.error('TeX error: ' + msg); }
-  window.addEventListener('load', function () {
-    var url = root.getAttribute('data-mathjax');
-    var text = document.body ? document.body.textContent : '';
-    if (!url || !/\$|\\\(|\\\[|\\begin\{/.test(text)) { mark('none'); return; }
-    var inl = [['$', '$'], ['\\(', '\\)']], disp = [['$$', '$$'], ['\\[', '\\]']];
-    if (/MathJax\.js/.test(url)) {  // MathJax 2 (e.g. a local copy from Debian's libjs-mathjax)
-      window.MathJax = {
-        tex2jax: { inlineMath: inl, displayMath: disp, processEscapes: true, processEnvironments: true },
-        TeX: { equationNumbers: { autoNumber: 'AMS' }, noErrors: { disabled: true }, noUndefined: { disabled: true } },
-        messageStyle: 'none', showMathMenu: false,
-        AuthorInit: function () {
-          MathJax.Hub.Register.MessageHook('TeX Jax - parse error', function (m) { texError(m[1] + ' in ' + m[2]); });
-          MathJax.Hub.Register.StartupHook('End', function () { mark('done'); });
-        }
-      };
-    } else {                        // MathJax 3
-      window.MathJax = {
-        tex: { inlineMath: inl, displayMath: disp, processEscapes: true, processEnvironments: true, tags: 'ams',
-               packages: { '[-]': ['noerrors', 'noundefined'] },
-               formatError: function (jax, err) { texError(err.message); return jax.formatError(err); } },
-        options: { skipHtmlTags: ['script', 'noscript', 'style', 'textarea', 'pre', 'code'] },
-        startup: { pageReady: function () { return MathJax.startup.defaultPageReady().then(function () { mark('done'); }); } }
-      };
-    }
-    mark('loading');
-    var s = document.createElement('script');
-    s.src = url; s.async = true;
-    s.onerror = function () { mark('failed'); };
-    document.head.appendChild(s);
-  });
-})();
-"""
-
-
 class Site:
     "Everything that all pages share: navigation, names, settings."
-    def __init__(self, out: Path, nbs: Path, mathjax_url: str):
+    def __init__(self, out: Path, nbs: Path, maths: Maths | None = None):
         cfg = _cfg()
-        self.out, self.nbs, self.mathjax_url = out, nbs, mathjax_url
+        self.out, self.nbs, self.maths = out, nbs, maths
         self.title = cfg.get("title", cfg.lib_name)
         self.description = cfg.get("description", "")
         self.git_url, self.branch = cfg.get("git_url", ""), cfg.get("branch", "main")
@@ -454,19 +515,18 @@ class Site:
         toc_html = ""
         if toc:
             toc_html = '<div class="toc-title">On this page</div><ul>' + "".join(
-                f'<li class="l{lvl}"><a href="#{html.escape(i)}">{html.escape(t)}</a></li>' for lvl, i, t in toc) + "</ul>"
+                f'<li class="l{lvl}"><a href="#{html.escape(i)}">{t}</a></li>' for lvl, i, t in toc) + "</ul>"
         gh = f'<a href="{html.escape(self.git_url)}">Source</a>' if self.git_url else ""
         desc = f'<p class="description">{description}</p>' if description else ""
         page_title = html.escape(title if here == "index.html" else f"{title} – {self.title}")
         return f"""<!DOCTYPE html>
-<html lang="en" data-mathjax="{html.escape(self.mathjax_url)}">
+<html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{page_title}</title>
 <meta name="description" content="{html.escape(re.sub('<[^>]+>', '', description))}">
 <link rel="stylesheet" href="{up}_static/site.css">
-<script src="{up}_static/site.js"></script>
 </head>
 <body data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
 <header class="site-header"><a class="brand" href="{up}index.html">{html.escape(self.title)}</a>
@@ -479,8 +539,7 @@ class Site:
 </main>
 <nav class="toc" aria-label="On this page">{toc_html}</nav>
 <footer class="site-footer">Built offline by <code>tools/build_docs.py</code> from the notebooks in <code>nbs/</code>
-(nbdev processing, saved outputs).
-<p class="mathjax-note">Equations are shown as LaTeX source: MathJax, loaded from a CDN, could not be reached.</p></footer>
+(nbdev processing, saved outputs; maths typeset as MathML at build time).</footer>
 </div>
 </body>
 </html>
@@ -520,6 +579,18 @@ class Site:
         return new if new is not None else url
 
 
+def _heading_text(h) -> tuple[str, str]:
+    "A heading's text with each formula as its TeX (as Pandoc makes ids from it), and its content as HTML for the TOC."
+    import copy
+    t = copy.copy(h)
+    for a in t.find_all("a"): a.unwrap()
+    content = "".join(str(c) for c in t.contents).strip()
+    for m in t.find_all("math"):
+        ann = m.find("annotation")
+        m.replace_with(f"${ann.get_text()}$" if ann else m.get_text())
+    return t.get_text(" ", strip=True), content
+
+
 def render_page(site: Site, exporter, nb: dict, fm: dict, rel: Path, href: str, errors: list) -> str:
     "HTML of one page from a prepared notebook."
     from bs4 import BeautifulSoup
@@ -531,7 +602,7 @@ def render_page(site: Site, exporter, nb: dict, fm: dict, rel: Path, href: str, 
     used, toc = set(), []
     for h in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
         for a in h.find_all("a", class_="anchor-link"): a.decompose()
-        text = h.get_text(" ", strip=True)
+        text, content = _heading_text(h)
         old, new = h.get("id"), heading_id(text)
         i, base = 1, new
         while new in used: new = f"{base}-{i}"; i += 1
@@ -540,14 +611,14 @@ def render_page(site: Site, exporter, nb: dict, fm: dict, rel: Path, href: str, 
             used.add(old); h.insert(0, soup.new_tag("span", id=old))
         anchor = soup.new_tag("a", href=f"#{new}", **{"class": "anchor-link"}); anchor.string = "¶"
         h.append(anchor)
-        if h.name in ("h2", "h3"): toc.append((int(h.name[1]), new, text))
+        if h.name in ("h2", "h3"): toc.append((int(h.name[1]), new, content))
     for a in soup.find_all("a", href=True):
         if site.doc_url != "/" and a["href"].startswith(site.doc_url) and a.find("code"):
             a["class"] = a.get("class", []) + ["nbdev-link"]   # a symbol nbdev linked to its card
         a["href"] = site.fix_url(a["href"], href, src_dir)
     for img in soup.find_all("img", src=True): img["src"] = site.fix_url(img["src"], href, src_dir)
     title = fm.get("title") or rel.stem
-    desc = inline_md(str(fm.get("description", "")))
+    desc = inline_md(str(fm.get("description", "")), site.maths)
     if errors:
         warn = soup.new_tag("div", **{"class": "callout callout-warning"})
         warn.string = "This page was built without nbdev's processing (show_doc cards missing): " + "; ".join(errors)
@@ -568,7 +639,7 @@ def api_page(site: Site, entries: list) -> str:
                          f'<dd>{doc}</dd>')
         parts.append("</dl>")
     parts.append("</div>")
-    toc = [(2, heading_id(m or p["label"]), p["label"]) for p, m, s in entries if s]
+    toc = [(2, heading_id(m or p["label"]), html.escape(p["label"])) for p, m, s in entries if s]
     return site.shell("api.html", "API", "Every exported function and class, linked to its documentation.", "\n".join(parts), toc)
 
 
@@ -576,9 +647,8 @@ _re_sd_name = re.compile(r"^#{2,4}\s+(\S+)\s*$", re.M)
 _re_sd_doc = re.compile(r"^\*(.+?)\*\s*$", re.M)
 
 
-def _show_doc_entries(nb: dict) -> list:
+def _show_doc_entries(nb: dict, maths: Maths | None = None) -> list:
     "(name, one-line docstring as HTML) of each show_doc card in a processed notebook."
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
     res = []
     for c in nb["cells"]:
         src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
@@ -590,16 +660,15 @@ def _show_doc_entries(nb: dict) -> list:
             m = _re_sd_name.search(md)
             if not m: continue
             d = _re_sd_doc.search(md[m.end():])
-            doc = markdown2html_mistune(d.group(1)).strip() if d else ""
+            doc = markdown_html(d.group(1), maths).strip() if d else ""
             doc = re.sub(r"^<p>|</p>$", "", doc)
             res.append((m.group(1), doc))
     return res
 
 
-def inline_md(text: str) -> str:
+def inline_md(text: str, maths: Maths | None = None) -> str:
     "One line of markdown (a description) as inline HTML."
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
-    return re.sub(r"^<p>|</p>$", "", markdown2html_mistune(text).strip()) if text.strip() else ""
+    return re.sub(r"^<p>|</p>$", "", markdown_html(text, maths).strip()) if text.strip() else ""
 
 
 def title_cell_losses(nb: dict) -> list[str]:
@@ -623,8 +692,8 @@ def section_of(rel: Path) -> str:
 
 
 def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROOT / ".cache" / "docs-proc",
-          workers: int = 2, mathjax_url: str = MATHJAX_URL, strict: bool = False, log=print) -> dict:
-    "Build the site into `out`; returns a summary with the pages and any processing errors."
+          workers: int = 2, strict: bool = False, log=print, katex_dir: Path = KATEX_DIR) -> dict:
+    "Build the site into `out`; returns a summary with the pages, processing errors and formulas that failed."
     t0 = time.time()
     from execnb.nbio import read_nb
     from fastcore.foundation import L
@@ -634,7 +703,8 @@ def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROO
     procd = process_notebooks(nbs, rels, cache, workers, log=log)
     if out.exists(): shutil.rmtree(out)
     (out / "_static").mkdir(parents=True)
-    site = Site(out, nbs, mathjax_url)
+    maths = Maths(katex_dir)
+    site = Site(out, nbs, maths)
     errors, warnings = {}, {}
     prepared = {}
     for rel in rels:
@@ -661,9 +731,11 @@ def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROO
                            "title": label, "src": str(Path(nbs.name) / rel)}
         prepared[rel] = (nb, fm, errs, raw)
     site.pages[Path("__api__")] = {"href": "api.html", "label": "API", "section": "Reference", "title": "API"}
-    exporter = _exporter()
+    exporter = _exporter(maths)
+    t_maths = time.time()
     for rel, (nb, fm, errs, raw) in prepared.items():
         href = site.pages[rel]["href"]
+        maths.page = href
         page = render_page(site, exporter, nb, fm, rel, href, errs)
         (out / href).parent.mkdir(parents=True, exist_ok=True)
         (out / href).write_text(page, encoding="utf-8")
@@ -673,8 +745,14 @@ def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROO
     for rel, (nb, fm, errs, raw) in prepared.items():
         try: mod = _default_exp(read_nb(nbs / rel))
         except Exception: mod = None
-        entries.append((site.pages[rel], f"{_cfg().lib_name}.{mod}" if mod else "", _show_doc_entries(raw)))
+        maths.page = "api.html"
+        entries.append((site.pages[rel], f"{_cfg().lib_name}.{mod}" if mod else "", _show_doc_entries(raw, maths)))
     (out / "api.html").write_text(api_page(site, entries), encoding="utf-8")
+    maths.close()
+    t_maths = time.time() - t_maths
+    for f in maths.failures[:20]: log(f"[docs] MATHS {f['page']}: not typeset: {f['error']} (in ${f['tex'][:100]}$)")
+    if len(maths.failures) > 20: log(f"[docs] MATHS ... and {len(maths.failures) - 20} more formula(s) not typeset")
+    for w in maths.warnings[:10]: log(f"[docs] maths warning {w['page']}: {w['warning']} (in ${w['tex'][:80]}$)")
     # shared assets: JupyterLab's notebook CSS, the code highlighting, this site's own CSS and JS
     tdir = Path(exporter.template_paths[0])
     css = [(tdir / "static" / n).read_text() for n in ("index.css", "theme-light.css") if (tdir / "static" / n).exists()]
@@ -684,10 +762,11 @@ def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROO
                                                                        res)
     css += res.get("inlining", {}).get("css", [])
     (out / "_static" / "site.css").write_text("\n".join(css) + _SITE_CSS, encoding="utf-8")
-    (out / "_static" / "site.js").write_text(_SITE_JS, encoding="utf-8")
     (out / ".nojekyll").write_text("")
     manifest = {"pages": {str(Path(nbs.name) / r): site.pages[r]["href"] for r in rels}, "errors": errors, "warnings": warnings,
-                "api": "api.html", "seconds": round(time.time() - t0, 1)}
+                "api": "api.html", "seconds": round(time.time() - t0, 1),
+                "maths": {"formulas": len(maths._cache), "failures": maths.failures, "warnings": maths.warnings,
+                          "render_seconds": round(t_maths, 1)}}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     unlinked = unlink_missing_symbols(out)
     if unlinked: log(f"[docs] {len(unlinked)} link(s) to symbols without a show_doc card left as plain code: "
@@ -695,11 +774,12 @@ def build(out: Path = ROOT / "_site", nbs: Path | None = None, cache: Path = ROO
     problems = check_site(out)
     for p in problems: log(f"[docs] BROKEN {p}")
     log(f"[docs] {len(rels) + 1} pages in {out} ({time.time() - t0:.1f}s); "
-        f"{len(errors)} processing error(s), {len(problems)} broken link(s)/image(s)")
+        f"{len(errors)} processing error(s), {len(problems)} broken link(s)/image(s), "
+        f"{len(maths._cache)} formula(s) typeset as MathML, {len(maths.failures)} not")
     manifest["problems"] = problems
-    if strict and (errors or problems or warnings):
+    if strict and (errors or problems or warnings or maths.failures):
         raise SystemExit(f"docs build failed: {len(errors)} processing error(s), {len(warnings)} title cell(s) losing text, "
-                         f"{len(problems)} broken link(s)/image(s)")
+                         f"{len(problems)} broken link(s)/image(s), {len(maths.failures)} formula(s) not typeset")
     return manifest
 
 
@@ -758,14 +838,9 @@ def main(argv=None):
     ap.add_argument("--nbs", default=None, help="notebooks folder (default: settings.ini's nbs_path)")
     ap.add_argument("--cache", default=str(ROOT / ".cache" / "docs-proc"), help="cache of processed notebooks")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--mathjax-url", default=MATHJAX_URL, help="'local' for Debian's libjs-mathjax (pages then "
-                    "only work on this machine: for checks and screenshots)")
     ap.add_argument("--strict", action="store_true", help="fail on a processing error or a broken link/image")
     a = ap.parse_args(argv)
-    if a.mathjax_url == "local":
-        a.mathjax_url = local_mathjax_url()
-        if not a.mathjax_url: raise SystemExit(f"{LOCAL_MATHJAX} missing: apt-get install libjs-mathjax")
-    build(Path(a.out), Path(a.nbs) if a.nbs else None, Path(a.cache), a.workers, a.mathjax_url, a.strict)
+    build(Path(a.out), Path(a.nbs) if a.nbs else None, Path(a.cache), a.workers, a.strict)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from ..data import DATASETS, InputError, load_dataset, select_attack_set
 from ..models import load_model, model_card
-from ..attack import EAD, PRESETS, make_result
+from ..attack import EAD, PRESETS, AttackResult
 from ..evaluate import (figure_theme, provenance, write_atomic, to_json, save_tables,
                                 robust_accuracy,
                                 load_tables)
@@ -204,7 +204,8 @@ def attack_batch(attack:Attack, # the attack
     with count_passes(model) as passes:
         adv = attack.run(model, x, labels, targets, budget)
     secs = time.perf_counter() - t0
-    r = make_result(model, x, adv.detach(), labels, targets, targeted=targets is not None)
+    r = AttackResult.from_adversarial(model, x, adv.detach(), labels, targets,
+                                      targeted=targets is not None)
     return dict(n=len(x), success=r.success.tolist(), l1=r.l1.tolist(), l2=r.l2.tolist(),
                 linf=r.linf.tolist(), forward=passes.forward, backward=passes.backward,
                 time_s=secs)
