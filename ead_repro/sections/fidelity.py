@@ -4,7 +4,7 @@
 
 # %% ../../nbs/sections/08_fidelity.ipynb #5592fc33
 from __future__ import annotations
-import json, sys
+import json, sys, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -12,17 +12,19 @@ from ..attack import EAD
 from ..data import predict
 from ..models import retrain, load_model, model_card
 from ..evaluate import (write_atomic, to_json, provenance, RecordStore, run_attack_set,
-                                case_table, paper_table, CASES, within_ten_percent)
+                                case_table, paper_table, CASES, within_ten_percent,
+                                image_cases, weighted_case_table)
 from ..runner import (Scale, get_scale, setup_run, store_key, attack_spec, records_dir,
                               results_root, open_store, run_provenance, SCALE_ORDER, SCALES,
-                              SETTINGS, find_report)
+                              SETTINGS, find_report, draw_images)
 
 # %% auto #0
 __all__ = ['VARIANTS', 'RULES', 'AS_IN_AUTHORS_CODE', 'CAUSES', 'CAMPAIGN', 'CAMPAIGN_TODO', 'paper_rule_gap', 'fidelity_attack',
            'fidelity_dir', 'fidelity_key', 'run_fidelity', 'fidelity_records', 'fidelity_table', 'rule_gap',
            'gap_closed', 'ratio_shift', 'shift_words', 'verdict', 'main', 'store_seconds', 'seed_file',
-           'run_seed_spread', 'seed_spread', 'seed_verdict', 'large_gaps', 'largest_reports', 'gap_summary',
-           'gap_cause', 'gap_table', 'step_progress', 'campaign_table']
+           'run_seed_spread', 'seed_spread', 'seed_verdict', 'large_gaps', 'report_records', 'table_intervals',
+           'interval_check', 'largest_reports', 'gap_summary', 'gap_cause', 'gap_table', 'step_progress',
+           'campaign_table']
 
 # %% ../../nbs/sections/08_fidelity.ipynb #51ecd6bb
 def paper_rule_gap(table:str="table8", # the paper's table with both rules at β = 1e-3
@@ -347,6 +349,54 @@ def large_gaps(report:dict, # a `find_report` result (the comparison section)
     big = rel[rel.abs() > threshold]
     return pd.DataFrame({"ours": ours.stack()[big.index], "paper": paper.stack()[big.index],
                          "relative": big}).rename_axis(["attack", "metric"])
+
+# %% ../../nbs/sections/08_fidelity.ipynb #0c8745f1
+def report_records(rep:dict, # a `find_report` result of a runner section
+                   root=None, # results root (default: `results_root()`)
+                  ) -> dict:
+    "{row: its records} of the stores a report was made from; rows without records left out."
+    root = Path(root) if root is not None else results_root()
+    stores = {row: root / p for row, p in rep["meta"]["records"].items()}
+    recs = {row: RecordStore(f).records() for row, f in stores.items()
+            if (f / "meta.json").exists()}
+    return {row: r for row, r in recs.items() if len(r)}
+
+# %% ../../nbs/sections/08_fidelity.ipynb #342d36b4
+def table_intervals(records:dict, # {row: its records (`RecordStore.records`)}
+                    n_boot:int=200, # resamples of the images
+                    seed:int=0, # seeds the draws
+                    level:float=.9, # the intervals' coverage
+                   ) -> tuple:
+    "(lo, hi): two tables in the paper's layout, each cell's bootstrap interval over images."
+    rng = np.random.default_rng(seed)
+    per = {row: image_cases(r) for row, r in records.items()}
+    images = sorted(set().union(*(r["image"] for r in records.values())))
+    like = weighted_case_table(per, pd.Series(1, index=images))
+    draws = np.stack([weighted_case_table(per, draw_images(images, rng)).to_numpy(float)
+                      for _ in range(n_boot)])
+    with warnings.catch_warnings():  # a cell no resample measured (no success) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        qs = [np.nanquantile(draws, q, axis=0) for q in ((1 - level) / 2, (1 + level) / 2)]
+    return tuple(pd.DataFrame(q, like.index, like.columns) for q in qs)
+
+# %% ../../nbs/sections/08_fidelity.ipynb #dbd3b0ba
+def interval_check(rep:dict, # a `find_report` result of a runner section
+                   root=None, # results root (default: `results_root()`)
+                   rows:list=None, # the rows checked (default: every row with records)
+                   n_boot:int=200, # resamples of the images
+                  ) -> pd.DataFrame:
+    "Each number beside the paper's: relative gap, within 10%, our 90% interval, the paper's in it."
+    recs = report_records(rep, root)
+    recs = {r: recs[r] for r in (rows or list(recs)) if r in recs}
+    flat = lambda t: t.reindex(list(recs)).stack([0, 1])
+    lo, hi = table_intervals(recs, n_boot)
+    out = pd.DataFrame({"ours": flat(rep["tables"]["ours"]),
+                        "paper": flat(rep["tables"]["paper"]), "lo": flat(lo), "hi": flat(hi)})
+    out = out.dropna(subset=["ours", "paper"]).rename_axis(["attack", "case", "metric"])
+    out["relative"] = out["ours"] / out["paper"] - 1
+    out["within 10%"] = out["relative"].abs() <= .1
+    out["paper in interval"] = (out["lo"] <= out["paper"]) & (out["paper"] <= out["hi"])
+    return out
 
 # %% ../../nbs/sections/08_fidelity.ipynb #15b199d1
 def largest_reports(root=None, # results root (default: `results_root()`)
