@@ -23,7 +23,7 @@ from .evaluate import (figure_theme, provenance, write_atomic, to_json, show_ima
 __all__ = ['TORCHSCRIPT_SUFFIXES', 'EXPORT_SUFFIXES', 'IMAGE_SUFFIXES', 'ATTACK_DEFAULTS', 'L1_RADII', 'our_models', 'load_spec',
            'choose', 'load_image_folder', 'load_images', 'check_model', 'sanity_warnings', 'attack_settings',
            'input_hash', 'minimal_norms', 'distances', 'accuracy_at', 'summarise', 'plot_curve', 'plot_examples',
-           'png_uri', 'report_html', 'default_out', 'write_report', 'report']
+           'png_uri', 'report_html', 'default_out', 'write_report_files', 'report']
 
 # %% ../nbs/91_report.ipynb #635add6b
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".jit")  # what a TorchScript file's name ends in
@@ -676,11 +676,11 @@ def _cost(res, n_images:int, elapsed:float) -> dict:
             "attack wall time (s)": round(res.time_s, 2), "wall time (s)": round(elapsed, 2)}
 
 # %% ../nbs/91_report.ipynb #f6d40d51
-def write_report(out:Path, # the report's folder
-                 summary:dict, # `summarise` and the rest
-                 rows:pd.DataFrame, # one row per image
-                 figures:dict, # {"curve", "examples"}: data URIs
-                ) -> Path:
+def write_report_files(out:Path, # the report's folder
+                       summary:dict, # `summarise` and the rest
+                       rows:pd.DataFrame, # one row per image
+                       figures:dict, # {"curve", "examples"}: data URIs
+                      ) -> Path:
     "report.html, results.csv and summary.json into `out`, each written atomically."
     write_atomic(out / "results.csv", rows.to_csv(index=False))
     write_atomic(out / "summary.json", to_json({k: _finite(v) for k, v in summary.items()}) + "\n")
@@ -771,7 +771,7 @@ def report(model, # a spec of `load_spec` (ours, module:function, a file) or an 
     if s["failures"]["images"]: warn(s["failures"]["explanation"])
     figures = {"curve": png_uri(plot_curve(rows, f"{name} on {images.source}"))}
     if res is not None: figures["examples"] = png_uri(plot_examples(images, rows, res, examples))
-    page = write_report(folder, s, rows, figures)
+    page = write_report_files(folder, s, rows, figures)
     log(_status(page, s))
     return s
 
