@@ -18,7 +18,8 @@ from ..evaluate import (RecordStore, run_attack_set, paper_table, compare_table,
 from ..runner import (Scale, Section, Claim, SCALES, table_value, any_missing, attack_spec,
                               attack_slug, records_dir, report_dir, store_key, make_attack,
                               section_table, check_claims, figure_path, save_figure, find_report,
-                              report_table, show_figures, results_root, open_store, get_scale)
+                              report_table, show_figures, results_root, open_store, get_scale,
+                              SETTING_WORDS)
 
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
@@ -108,9 +109,16 @@ IMAGENET_SCALES = {
                          images_per_batch=6, model_batch=12,
                          note="Table 10's average case (Table 2's column) in about 40 "
                               "core-minutes on a 2-core CPU"),
+    "cpu100": ImageNetScale("cpu100", images=18, all_targets=False, max_iterations=1000,
+                            binary_search_steps=9, initial_const=1e-3, eps_grid=_grids(11),
+                            images_per_batch=6, model_batch=12, setting="authors",
+                            note="the campaign's deciding scale: the paper's search (9 × 1000 "
+                                 "from c = 1e-3) in the authors' setting, 1 random target per "
+                                 "photo; about 12 CPU hours"),
     "paper": ImageNetScale("paper", images=18, all_targets=True, max_iterations=1000,
                            binary_search_steps=9, initial_const=1e-3, eps_grid=None,
                            images_per_batch=18, n_targets=9, model_batch=200,
+                           setting="authors",
                            note="the paper's setting (9 targets, 9 × 1000, Table 4's grids) on "
                                 "the 18 photos, for a GPU"),
 }
@@ -131,7 +139,7 @@ def describe_scale(s:ImageNetScale, # an ImageNet scale
     return (f"{s.name}: {s.images} photos at {s.size}×{s.size}, {s.n_targets} random "
             f"target{'s' if s.n_targets > 1 else ''} each, {s.binary_search_steps} binary-search "
             f"steps × {s.max_iterations} iterations from c = {s.initial_const:g}, "
-            f"ε grids {grids}")
+            f"ε grids {grids}; {SETTING_WORDS[s.setting]}")
 
 # %% ../../nbs/sections/07_imagenet.ipynb #7cc3ed49
 _SETUPS = {}
