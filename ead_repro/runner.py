@@ -292,8 +292,9 @@ class AttackJob:
     def slug(self) -> str:  # its store's folder name: the attack's slug, "-k<κ>" where κ is set
         return attack_slug(self.spec) + ("" if self.kappa is None else f"-k{self.kappa:g}")
     @property
-    def label(self) -> str:  # its name in reports: the row, with κ where it has one
-        return self.row if self.kappa is None else f"{self.row} κ={self.kappa:g}"
+    def label(self) -> str:  # its name in reports: the row, with κ and model where it has them
+        kappa = "" if self.kappa is None else f" κ={self.kappa:g}"
+        return self.row + kappa + ("" if self.model is None else f" on {self.model}")
 
 # %% ../nbs/06_runner.ipynb #9ae3fcd8
 def job_attack(job:AttackJob, # the job
@@ -515,20 +516,25 @@ def section_jobs(run:SectionRun, # the run
 # %% ../nbs/06_runner.ipynb #4e8c52af
 @dataclass(frozen=True)
 class FileJob:
-    "A file a section makes once (a trained network and its card, a measurement): made if missing."
+    "A file a section makes once (a trained network and its card, a measurement)."
     what: str  # the file, in words, for the log
-    path: Path  # the file; a run makes it only where it is missing
-    make: Callable  # (path) -> None: makes it, atomically (a killed run leaves none behind)
+    path: Path  # the file
+    make: Callable  # (path, log) -> None: makes it, atomically (a killed run leaves none behind)
+    done: Callable = None  # (path) -> whether it is made (a card with the recipe); None: exists
+
+    def is_done(self) -> bool:
+        "Whether the file is made: `done(path)`, else whether it exists."
+        return self.done(Path(self.path)) if self.done else Path(self.path).exists()
 
 def make_files(jobs:list, # `FileJob`s, in the order they are needed
                log=print, # where the one-line status of each file goes; None: nowhere
               ) -> list:
-    "Make the missing files of `jobs` in order, in the main process (the others wait); their paths."
+    "Make the files of `jobs` not yet made, in order, in the main process (the others wait)."
     sh, made = shard(), []
     for j in jobs:
-        if sh.main and not Path(j.path).exists():
+        if sh.main and not j.is_done():
             if log: log(f"making {j.what}: {j.path}")
-            j.make(Path(j.path))
+            j.make(Path(j.path), log)
             made.append(Path(j.path))
     sh.sync()
     return made
@@ -721,7 +727,12 @@ def _report_provenance(section:Section, s:Scale, dataset:str, stores:dict, devic
                       model_epochs=_one_or_all({k["model_epochs"] for k in keys}),
                       model_accuracy=_one_or_all({k["model_accuracy"] for k in keys}))
 
-# %% ../nbs/06_runner.ipynb #a5447a17
+# %% ../nbs/06_runner.ipynb #8cde4c47
+def _plain(settings:dict) -> dict:
+    "A section's own settings as JSON-ready data (dataclasses as dicts)."
+    return {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+            for k, v in settings.items()}
+
 def _saved(run:SectionRun, jobs:list, stores:dict, done:dict, missing:dict, parts:dict) -> dict:
     "The entries of a report's tables.json beside its tables and provenance."
     s, section = run.scale, run.section
@@ -733,6 +744,7 @@ def _saved(run:SectionRun, jobs:list, stores:dict, done:dict, missing:dict, part
                 records={j.label: str(job_folder(j, s, run.dataset, ".")) for j in jobs},
                 **parts.get("saved", {}))
 
+# %% ../nbs/06_runner.ipynb #a5447a17
 def write_report(section:Section, # the section reported
                  scale, # a name in `SCALES` or a `Scale`
                  dataset:str, # "mnist" or "cifar"
@@ -749,7 +761,7 @@ def write_report(section:Section, # the section reported
     done = {j.label: _complete_images(records.get(j)) for j in jobs}
     missing = {r: s.images - n for r, n in done.items() if n < s.images}
     prov = {**_report_provenance(section, s, dataset, stores, device),
-            **({"section_settings": run.options} if run.options else {}),
+            **({"section_settings": _plain(run.options)} if run.options else {}),
             **parts.get("provenance", {})}
     claims = [c.as_dict() for c in check_claims(parts["ours"], section, dataset)]
     if parts.get("support") and records:
@@ -865,8 +877,9 @@ def draw_figures(section:Section, # whose figures
 # %% ../nbs/06_runner.ipynb #cefefbb1
 def _check_section(section:Section, s:Scale, dataset:str, rows:list):
     "Refuse a run of `section` the section does not have, with a clear error."
-    own = section.run is not None or section.jobs is not None
-    if rows is not None and (own or set(rows) - set(section.rows)):
+    if rows is not None and (section.run is not None or section.jobs is not None):
+        raise InputError(f"--rows: the {section.name} section has no rows to choose (its own jobs)")
+    if rows is not None and set(rows) - set(section.rows):
         raise InputError(f"--rows: the {section.name} section's rows are {section.rows}")
     if dataset not in section.tables:
         raise ValueError(f"unknown data set {dataset!r}; have {list(section.tables)}")

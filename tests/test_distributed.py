@@ -131,5 +131,5 @@ def test_killed_shared_transfer_run_resumes_to_the_one_process_run(transfer_alon
 
 
 def test_one_process_sections_refused():
-    one_line_error(ead("run", "distillation", "--scale", "smoke", "--nproc", "2"),
+    one_line_error(ead("run", "adversarial_training", "--scale", "smoke", "--nproc", "2"),
                    "runs in one process only")

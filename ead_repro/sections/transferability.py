@@ -50,7 +50,7 @@ def transfer_jobs(run:SectionRun, # the section's run at a scale
     attacks = [AttackJob(r, k, under="transfer-mnist", keep="all")
                for r, k in source_attacks(kappas)]
     large = tuple(k for k in kappas if k >= 20)
-    check = lambda p: write_atomic(p, abort_check(s, large, min(10, s.images), run.device)
+    check = lambda p, log: write_atomic(p, abort_check(s, large, min(10, s.images), run.device)
                                    .to_csv(index=False))
     path = report_dir(run.out, s, "transferability", "mnist") / "abort_check.csv"
     return attacks + [FileJob("the early-abort check at large κ", path, check)]
