@@ -26,11 +26,11 @@ __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS
            'attack_spec', 'attack_slug', 'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir',
            'store_key', 'run_provenance', 'open_store', 'AttackJob', 'job_attack', 'job_folder', 'job_store',
            'joint_runs', 'run_shared', 'run_jobs', 'run_rows', 'section_scale', 'SectionRun', 'section_run',
-           'section_jobs', 'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores', 'rows_table',
-           'Claim', 'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame', 'draw_images',
-           'claim_support', 'write_report', 'beta_series', 'save_figure', 'figure_path', 'plot_beta', 'beta_figures',
-           'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table', 'describe_report',
-           'figure_links', 'show_figures']
+           'section_jobs', 'job_blocks', 'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores',
+           'rows_table', 'Claim', 'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame',
+           'draw_images', 'claim_support', 'write_report', 'beta_series', 'save_figure', 'figure_path', 'plot_beta',
+           'beta_figures', 'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table',
+           'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -513,6 +513,15 @@ def section_jobs(run:SectionRun, # the run
     section = run.section
     return section.jobs(run) if section.jobs else [AttackJob(r) for r in section.rows]
 
+def job_blocks(jobs:list, # a section's jobs, in the order it declares them
+              ) -> list:
+    "The jobs cut into runs of one kind, in order: [[FileJob, ...], [AttackJob, ...], ...]."
+    blocks = []
+    for j in jobs:
+        if blocks and type(blocks[-1][0]) is type(j): blocks[-1].append(j)
+        else: blocks.append([j])
+    return blocks
+
 # %% ../nbs/06_runner.ipynb #4e8c52af
 @dataclass(frozen=True)
 class FileJob:
@@ -904,12 +913,13 @@ def run_section(section:Section, # the section to run
     _check_section(section, s, dataset, rows)
     if section.run is not None:
         return section.run(section, s, dataset, out, figures, device, progress, log)
-    t0, run = time.time(), section_run(section, s, dataset, out, device)
+    t0, run, computed = time.time(), section_run(section, s, dataset, out, device), {}
     jobs = section_jobs(run) if rows is None else [AttackJob(r) for r in rows]
-    make_files([j for j in jobs if isinstance(j, FileJob)], log)
     refresh = lambda: write_report(section, run.scale, dataset, out, device, log=None)
-    computed = run_jobs([j for j in jobs if isinstance(j, AttackJob)], run.scale, dataset, out,
-                        device, progress, log, after=refresh)
+    for block in job_blocks(jobs):  # in the order declared: files, then the attacks needing them
+        if isinstance(block[0], FileJob): make_files(block, log)
+        else: computed.update(run_jobs(block, run.scale, dataset, out, device, progress, log,
+                                       after=refresh))
     if not shard().main: return {"computed": computed, "time_s": time.time() - t0}
     rep = write_report(section, run.scale, dataset, out, device, log)
     only_missing = not any(computed.values())
