@@ -152,7 +152,7 @@ def run(section:str="all", # a name in `sections()`, or "all"
         for s in chosen:
             if not _has(s, d, get_scale(scale).name, section != "all", log): continue
             if shard().world > 1 and _one_process_only([s]):
-                log(f"skipping {s.name}: it runs in one process only (it trains models)")
+                log(f"skipping {s.name}: it runs in one process only (its own run)")
                 continue
             r = run_section(s, scale, d, out, figures, dev, progress, log, rows)
             if not shard().main: continue  # the main process reports

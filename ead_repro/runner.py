@@ -24,11 +24,13 @@ from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_tab
 # %% auto #0
 __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale',
            'attack_spec', 'attack_slug', 'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir',
-           'store_key', 'run_provenance', 'open_store', 'shared_runs', 'run_shared', 'run_rows', 'section_table',
-           'Claim', 'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame', 'draw_images',
-           'claim_support', 'write_report', 'beta_series', 'save_figure', 'figure_path', 'plot_beta', 'beta_figures',
-           'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table', 'describe_report',
-           'figure_links', 'show_figures']
+           'store_key', 'run_provenance', 'open_store', 'AttackJob', 'job_attack', 'job_folder', 'job_store',
+           'joint_runs', 'run_shared', 'run_jobs', 'run_rows', 'section_scale', 'SectionRun', 'section_run',
+           'section_jobs', 'job_blocks', 'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores',
+           'rows_table', 'Claim', 'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame',
+           'draw_images', 'claim_support', 'write_report', 'beta_series', 'save_figure', 'figure_path', 'plot_beta',
+           'beta_figures', 'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table',
+           'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -181,7 +183,9 @@ class Section:
     plan_figures: Callable = None  # (section, scale, dataset, out, figures) -> [(path, row)]
     draw_figure: Callable = None  # (section, scale, dataset, out, path, row, tables) -> Figure
     run: Callable = None  # (section, scale, dataset, out, figures, device, progress, log) -> report
-    scales: tuple = None  # the scales it has; None: every scale of `SCALES`
+    scales: tuple = None  # its scales (a tuple), or {scale: its settings there}; None: `SCALES`
+    jobs: Callable = None  # (run: `SectionRun`) -> [`AttackJob`, `FileJob`]; None: one per row
+    table: Callable = None  # (run, stores, records) -> its report's parts; None: `rows_table`
 
     @property
     def rows(self) -> list:
@@ -271,13 +275,64 @@ def open_store(folder:Path, # the store's folder
         msg = f"{e}. Remove it to recompute with the current model and settings."
         raise InputError(msg) from None
 
+# %% ../nbs/06_runner.ipynb #69a951ba
+@dataclass(frozen=True)
+class AttackJob:
+    "One attack a section needs: the attack of a table row, with κ, on a network, into one store."
+    row: str  # a row of the paper's tables naming the attack (`attack_spec`)
+    kappa: float = None  # confidence κ; None: the attack's default (0), not in the store's name
+    model: str = None  # the checkpoint attacked; None: the data set's committed model
+    checkpoints: str = None  # where that checkpoint is; None: the package's `CHECKPOINTS`
+    under: str = None  # the folder under records/ of its store; None: the model's (data set's)
+    keep: str = "figures"  # adversarial images kept: "figures" (Figures 6-7's) or "all"
+
+    @property
+    def spec(self) -> dict: return attack_spec(self.row)  # the attack (`attack_spec`)
+    @property
+    def slug(self) -> str:  # its store's folder name: the attack's slug, "-k<κ>" where κ is set
+        return attack_slug(self.spec) + ("" if self.kappa is None else f"-k{self.kappa:g}")
+    @property
+    def label(self) -> str:  # its name in reports: the row, with κ and model where it has them
+        kappa = "" if self.kappa is None else f" κ={self.kappa:g}"
+        return self.row + kappa + ("" if self.model is None else f" on {self.model}")
+
+# %% ../nbs/06_runner.ipynb #9ae3fcd8
+def job_attack(job:AttackJob, # the job
+               scale, # a name in `SCALES` or a `Scale`
+              ) -> object:
+    "The attack `job` runs at `scale`: the scale's budget, the job's κ."
+    return make_attack(job.spec, scale, kappa=job.kappa or 0.0)
+
+def job_folder(job:AttackJob, # the job
+               scale, # a name in `SCALES` or a `Scale`
+               dataset:str, # "mnist" or "cifar"
+               out, # results root
+              ) -> Path:
+    "The folder of `job`'s record store: records/<under, model or data set>/<slug>."
+    under = job.under or job.model or dataset
+    return Path(out) / get_scale(scale).name / "records" / under / job.slug
+
+def job_store(job:AttackJob, # the job
+              scale, # a name in `SCALES` or a `Scale`
+              dataset:str, # "mnist" or "cifar"
+              out, # results root
+              card:dict, # the attacked model's card
+              aset, # the `AttackSet`
+             ) -> tuple:
+    "(the folder of `job`'s record store, the key its records are kept under)."
+    s = get_scale(scale)
+    key = {**store_key(job.spec, s, card, aset), "attack": job.slug,
+           "settings": repr(job_attack(job, s))}
+    if job.keep == "all": key["kept"] = "every adversarial image"
+    return job_folder(job, s, dataset, out), key
+
 # %% ../nbs/06_runner.ipynb #3f79a94e
-def shared_runs(specs:dict, # {slug: (row, attack_spec)}, a section's distinct attacks
-               ) -> list:
-    "The attacks grouped by optimisation run: EAD's EN and L1 rows at one β together, in order."
+def joint_runs(attacks:dict, # {slug: attack}: the distinct attacks of one network's stores
+              ) -> list:
+    "The attacks grouped by optimisation run: EADs that differ only in the rule together, in order."
     groups = {}
-    for slug, (_, spec) in specs.items():
-        one = ("ead", spec["beta"]) if spec["kind"] == "ead" else slug
+    for slug, a in attacks.items():
+        one = repr(a.for_rule("EN")) if isinstance(a, EAD) else slug
         groups.setdefault(one, []).append(slug)
     return [tuple(g) for g in groups.values()]
 
@@ -341,19 +396,70 @@ def run_shared(attacks:dict, # {slug: attack}: one, or EADs that differ only in 
                            done=done)
 
 # %% ../nbs/06_runner.ipynb #64817b52
-def _record_sessions(specs:dict, where:dict, s:Scale, device, aset, card, what:str, log):
+def _record_sessions(jobs:dict, where:dict, groups:list, s:Scale, device, aset, card, what:str,
+                     log):
     "Record this run's session in each store with rows to do, and say so (the main process's)."
     total = len(aset) * aset.all_targets.shape[1]
-    together = {slug: g for g in shared_runs(specs) for slug in g}
-    for n, (slug, (row, _)) in enumerate(specs.items(), 1):
+    together = {slug: g for g in groups for slug in g}
+    for n, (slug, job) in enumerate(jobs.items(), 1):
         todo = total - len(open_store(*where[slug]).done())
         others = [g for g in together[slug] if g != slug]
         joint = f"; one run with {', '.join(others)}" if others else ""
-        if log: log(f"[{s.name} {what} {n}/{len(specs)}] {row} ({slug}): "
+        if log: log(f"[{s.name} {what} {n}/{len(jobs)}] {job.label} ({slug}): "
                     f"{todo} of {total} rows to do{joint}")
         if todo: open_store(*where[slug], run_provenance(s, device, aset, card, attack=slug))
 
 # %% ../nbs/06_runner.ipynb #c6754030
+def _kept(job:AttackJob, aset) -> list:
+    "The image positions whose adversarial images `job`'s store keeps."
+    if job.keep == "all": return list(range(len(aset)))
+    return figure_rows(aset) if attack_slug(job.spec) in _FIGURE_SLUGS else ()
+
+def _run_network(jobs:dict, s:Scale, dataset:str, out, device, progress:bool, log, after) -> dict:
+    "Fill the stores of `jobs` ({slug: job}, one network), resuming; {slug: rows computed now}."
+    sh, first = shard(), next(iter(jobs.values()))
+    model, card, aset = setup_run(dataset, s, device, first.model, first.checkpoints)
+    where = {slug: job_store(j, s, dataset, out, card, aset) for slug, j in jobs.items()}
+    attacks = {slug: job_attack(j, s) for slug, j in jobs.items()}
+    groups, what = joint_runs(attacks), first.under or first.model or dataset
+    if sh.main: _record_sessions(jobs, where, groups, s, device, aset, card, what, log)
+    sh.sync()  # every store exists, the session recorded: the others only read meta.json
+    stores = {slug: open_store(*where[slug]) for slug in jobs}
+    held = {slug: st.done() for slug, st in stores.items()}
+    sh.sync()  # every process has read the same finished rows; from here on they write
+    total = len(aset) * aset.all_targets.shape[1]
+    computed = {slug: total - len(held[slug]) for slug in jobs}
+    for group in groups:
+        group = [g for g in group if computed[g] > 0]
+        if not group: continue
+        run_shared({g: attacks[g] for g in group}, {g: stores[g] for g in group}, model, aset,
+                   s.images_per_batch, {g: _kept(jobs[g], aset) for g in group}, device,
+                   progress, {g: held[g] for g in group})
+        if after is not None and sh.main: after()
+    sh.sync()  # every process has written its batches
+    if sh.main and sh.world > 1:
+        for folder, _ in where.values(): shutil.rmtree(folder / "claims", ignore_errors=True)
+    return computed
+
+# %% ../nbs/06_runner.ipynb #8471e7e3
+def run_jobs(jobs:list, # `AttackJob`s (a store named twice is filled once)
+             scale, # a name in `SCALES` or a `Scale`
+             dataset:str, # "mnist" or "cifar"
+             out, # results root
+             device="cpu", # where the attacks run
+             progress:bool=True, # progress bars
+             log=print, # where the one-line status of each attack goes; None: nowhere
+             after=None, # called after each attack that computed rows (e.g. to refresh a report)
+            ) -> dict:
+    "Fill every job's record store, resuming; {store folder under records/: rows computed now}."
+    s, networks, computed = get_scale(scale), {}, {}
+    for j in jobs:
+        networks.setdefault((j.model, j.checkpoints, j.under), {}).setdefault(j.slug, j)
+    for (model, _, under), net in networks.items():
+        done = _run_network(net, s, dataset, out, device, progress, log, after)
+        computed.update({f"{under or model or dataset}/{k}": n for k, n in done.items()})
+    return computed
+
 def run_rows(rows:list, # paper table row names
              scale, # a name in `SCALES` or a `Scale`
              dataset:str, # "mnist" or "cifar"
@@ -366,29 +472,81 @@ def run_rows(rows:list, # paper table row names
              folder=None, # where that checkpoint is; None: the package's `CHECKPOINTS`
             ) -> dict:
     "Attack each distinct row of `rows` into its record store, resuming; {slug: rows computed now}."
-    s, name, sh = get_scale(scale), model, shard()
-    model, card, aset = setup_run(dataset, s, device, name, folder)
-    keep, total = figure_rows(aset), len(aset) * aset.all_targets.shape[1]
-    specs = {attack_slug(attack_spec(r)): (r, attack_spec(r)) for r in rows}
-    where = {slug: (records_dir(out, s, dataset, spec, name), store_key(spec, s, card, aset))
-             for slug, (_, spec) in specs.items()}
-    if sh.main: _record_sessions(specs, where, s, device, aset, card, name or dataset, log)
-    sh.sync()  # every store exists, the session recorded: the others only read meta.json
-    stores = {slug: open_store(*where[slug]) for slug in specs}
-    held = {slug: st.done() for slug, st in stores.items()}
-    sh.sync()  # every process has read the same finished rows; from here on they write
-    computed = {slug: total - len(held[slug]) for slug in specs}
-    for group in shared_runs(specs):
-        group = [g for g in group if computed[g] > 0]
-        if not group: continue
-        run_shared({g: make_attack(specs[g][1], s) for g in group}, {g: stores[g] for g in group},
-                   model, aset, s.images_per_batch, {g: keep for g in group if g in _FIGURE_SLUGS},
-                   device, progress, {g: held[g] for g in group})
-        if after is not None and sh.main: after()
-    sh.sync()  # every process has written its batches
-    if sh.main and sh.world > 1:
-        for where_, _ in where.values(): shutil.rmtree(where_ / "claims", ignore_errors=True)
-    return computed
+    jobs = [AttackJob(r, model=model, checkpoints=folder) for r in rows]
+    done = run_jobs(jobs, scale, dataset, out, device, progress, log, after)
+    return {k.rsplit("/", 1)[1]: n for k, n in done.items()}
+
+# %% ../nbs/06_runner.ipynb #9bbdd673
+def section_scale(section:Section, # the section
+                  scale, # a name in `SCALES` or a `Scale`
+                 ) -> tuple:
+    "(the section's `Scale` at `scale`, the section's own settings there), by `section.scales`."
+    s = get_scale(scale)
+    own = dict(section.scales.get(s.name, {})) if isinstance(section.scales, dict) else {}
+    fields = {f.name for f in dataclasses.fields(Scale)}
+    s = dataclasses.replace(s, **{k: v for k, v in own.items() if k in fields})
+    return s, {k: v for k, v in own.items() if k not in fields}
+
+@dataclass(frozen=True)
+class SectionRun:
+    "One run of a section, as its `jobs` and `table` see it."
+    section: Section  # the section run
+    scale: Scale  # its scale, the section's settings applied (`section_scale`)
+    dataset: str  # "mnist" or "cifar"
+    out: Path  # results root
+    device: object = "cpu"  # where the attacks run
+    options: dict = field(default_factory=dict)  # the section's own settings at this scale
+
+def section_run(section:Section, # the section
+                scale, # a name in `SCALES` or a `Scale`
+                dataset:str, # "mnist" or "cifar"
+                out, # results root
+                device="cpu", # where the attacks run
+               ) -> SectionRun:
+    "The run of `section` at `scale` on `dataset`, with its scale and its own settings."
+    s, own = section_scale(section, scale)
+    return SectionRun(section, s, dataset, Path(out), device, own)
+
+def section_jobs(run:SectionRun, # the run
+                ) -> list:
+    "The section's jobs at the run's scale: its `jobs`, or one `AttackJob` per row."
+    section = run.section
+    return section.jobs(run) if section.jobs else [AttackJob(r) for r in section.rows]
+
+def job_blocks(jobs:list, # a section's jobs, in the order it declares them
+              ) -> list:
+    "The jobs cut into runs of one kind, in order: [[FileJob, ...], [AttackJob, ...], ...]."
+    blocks = []
+    for j in jobs:
+        if blocks and type(blocks[-1][0]) is type(j): blocks[-1].append(j)
+        else: blocks.append([j])
+    return blocks
+
+# %% ../nbs/06_runner.ipynb #4e8c52af
+@dataclass(frozen=True)
+class FileJob:
+    "A file a section makes once (a trained network and its card, a measurement)."
+    what: str  # the file, in words, for the log
+    path: Path  # the file
+    make: Callable  # (path, log) -> None: makes it, atomically (a killed run leaves none behind)
+    done: Callable = None  # (path) -> whether it is made (a card with the recipe); None: exists
+
+    def is_done(self) -> bool:
+        "Whether the file is made: `done(path)`, else whether it exists."
+        return self.done(Path(self.path)) if self.done else Path(self.path).exists()
+
+def make_files(jobs:list, # `FileJob`s, in the order they are needed
+               log=print, # where the one-line status of each file goes; None: nowhere
+              ) -> list:
+    "Make the files of `jobs` not yet made, in order, in the main process (the others wait)."
+    sh, made = shard(), []
+    for j in jobs:
+        if sh.main and not j.is_done():
+            if log: log(f"making {j.what}: {j.path}")
+            j.make(Path(j.path), log)
+            made.append(Path(j.path))
+    sh.sync()
+    return made
 
 # %% ../nbs/06_runner.ipynb #2e9a726c
 def _complete_images(records:pd.DataFrame) -> int:
@@ -396,6 +554,19 @@ def _complete_images(records:pd.DataFrame) -> int:
     if records is None: return 0
     per_image = records.groupby("image")["target"].size()
     return int((per_image == records["n_targets"].iloc[0]).sum())
+
+def mask_unmeasured(table:pd.DataFrame, # a table in case layout (ours)
+                    scale, # a name in `SCALES` or a `Scale`
+                   ) -> pd.DataFrame:
+    "`table` with the cases `scale` does not measure as NaN (best, worst: random target only)."
+    if get_scale(scale).all_targets: return table
+    table = table.copy()
+    table.loc[:, [c for c in table.columns if c[0] != CASES["average"]]] = np.nan
+    return table
+
+def _paper_layout(records:dict, rows:list, s:Scale) -> pd.DataFrame:
+    "Our table in the paper's layout: `rows` from {row: records}; unmeasured cases NaN."
+    return mask_unmeasured(case_table(records).reindex(rows), s).rename_axis("attack")
 
 def section_table(section:Section, # whose rows
                   scale, # a name in `SCALES` or a `Scale`
@@ -413,10 +584,24 @@ def section_table(section:Section, # whose rows
     records = {row: st.records() for row, st in stores.items()}
     records = {row: r for row, r in records.items() if len(r)}
     done = {row: _complete_images(records.get(row)) for row in rows}
-    ours = case_table(records).reindex(rows)
-    if not s.all_targets:
-        ours.loc[:, [c for c in ours.columns if c[0] != CASES["average"]]] = np.nan
-    return ours.rename_axis("attack"), done, stores
+    return _paper_layout(records, rows, s), done, stores
+
+# %% ../nbs/06_runner.ipynb #3976580a
+def job_stores(run:SectionRun, # the run
+               jobs:list, # its `AttackJob`s
+              ) -> dict:
+    "{job: its `RecordStore`} of the jobs whose store exists."
+    folders = {j: job_folder(j, run.scale, run.dataset, run.out) for j in jobs}
+    return {j: RecordStore(f) for j, f in folders.items() if (f / "meta.json").exists()}
+
+def rows_table(run:SectionRun, # the run
+               stores:dict, # {job: its `RecordStore`}
+               records:dict, # {job: its records}, the jobs with any
+              ) -> dict:
+    "A section's report parts: its rows in the paper's layout (`case_table`), the paper's table."
+    ours = _paper_layout({j.label: r for j, r in records.items()}, run.section.rows, run.scale)
+    paper = paper_table(run.section.tables[run.dataset])
+    return dict(ours=ours, paper=paper, csv=compare_table(ours, paper).to_csv(), support=True)
 
 # %% ../nbs/06_runner.ipynb #972a4fc2
 @dataclass
@@ -551,6 +736,23 @@ def _report_provenance(section:Section, s:Scale, dataset:str, stores:dict, devic
                       model_epochs=_one_or_all({k["model_epochs"] for k in keys}),
                       model_accuracy=_one_or_all({k["model_accuracy"] for k in keys}))
 
+# %% ../nbs/06_runner.ipynb #8cde4c47
+def _plain(settings:dict) -> dict:
+    "A section's own settings as JSON-ready data (dataclasses as dicts)."
+    return {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+            for k, v in settings.items()}
+
+def _saved(run:SectionRun, jobs:list, stores:dict, done:dict, missing:dict, parts:dict) -> dict:
+    "The entries of a report's tables.json beside its tables and provenance."
+    s, section = run.scale, run.section
+    n = len(done)
+    status = "complete" if not missing else f"partial: {n - len(missing)} of {n} rows complete"
+    return dict(status=status, images_complete=done, missing_images=missing,
+                costs={j.label: st.costs() for j, st in stores.items()},
+                paper_table=section.tables[run.dataset],
+                records={j.label: str(job_folder(j, s, run.dataset, ".")) for j in jobs},
+                **parts.get("saved", {}))
+
 # %% ../nbs/06_runner.ipynb #a5447a17
 def write_report(section:Section, # the section reported
                  scale, # a name in `SCALES` or a `Scale`
@@ -560,29 +762,29 @@ def write_report(section:Section, # the section reported
                  log=print, # where the one-line status goes; None: nowhere
                 ) -> dict:
     "Build and save a section's tables, status and claims from its stores; return the report."
-    s = get_scale(scale)
-    ours, done, stores = section_table(section, s, dataset, out)
-    paper = paper_table(section.tables[dataset])
+    run = section_run(section, scale, dataset, out, device)
+    s, jobs = run.scale, [j for j in section_jobs(run) if isinstance(j, AttackJob)]
+    stores = job_stores(run, jobs)
+    records = {j: r for j, r in ((j, st.records()) for j, st in stores.items()) if len(r)}
+    parts = (section.table or rows_table)(run, stores, records)
+    done = {j.label: _complete_images(records.get(j)) for j in jobs}
     missing = {r: s.images - n for r, n in done.items() if n < s.images}
-    n_rows = len(section.rows)
-    status = ("complete" if not missing
-              else f"partial: {n_rows - len(missing)} of {n_rows} rows complete")
-    prov = _report_provenance(section, s, dataset, stores, device)
-    claims = [c.as_dict() for c in check_claims(ours, section, dataset)]
-    records = {r: st.records() for r, st in stores.items()}
-    if any(len(r) for r in records.values()):
-        records = {r: x for r, x in records.items() if len(x)}
-        for c, sup in zip(claims, claim_support(section, records, dataset)): c.update(sup)
+    prov = {**_report_provenance(section, s, dataset, stores, device),
+            **({"section_settings": _plain(run.options)} if run.options else {}),
+            **parts.get("provenance", {})}
+    claims = [c.as_dict() for c in check_claims(parts["ours"], section, dataset)]
+    if parts.get("support") and records:
+        per_row = {j.label: r for j, r in records.items()}
+        for c, sup in zip(claims, claim_support(section, per_row, dataset)): c.update(sup)
+    saved = _saved(run, jobs, stores, done, missing, parts)
     folder = report_dir(out, s, section.name, dataset)
-    records = {r: str(records_dir(".", s, dataset, attack_spec(r))) for r in section.rows}
-    save_tables(folder / "tables.json", {"ours": ours, "paper": paper}, prov, status=status,
-                images_complete=done, missing_images=missing, claims=claims,
-                costs={r: st.costs() for r, st in stores.items()},
-                paper_table=section.tables[dataset], records=records)
-    write_atomic(folder / "table.csv", compare_table(ours, paper).to_csv())
-    if log: log(f"[{s.name} {dataset}] {section.name}: {status}; tables in {folder}")
-    return dict(ours=ours, paper=paper, status=status, provenance=prov, claims=claims,
-                folder=folder)
+    save_tables(folder / "tables.json", {"ours": parts["ours"], "paper": parts["paper"]}, prov,
+                claims=claims, **saved)
+    for name, text in {"table.csv": parts["csv"], **parts.get("files", {})}.items():
+        write_atomic(folder / name, text)
+    if log: log(f"[{s.name} {dataset}] {section.name}: {saved['status']}; tables in {folder}")
+    return dict(ours=parts["ours"], paper=parts["paper"], status=saved["status"],
+                provenance=prov, claims=claims, folder=folder)
 
 # %% ../nbs/06_runner.ipynb #4f940067
 def beta_series(table:pd.DataFrame, # a table in the paper's layout
@@ -682,6 +884,20 @@ def draw_figures(section:Section, # whose figures
     return [path for path, _ in plan]
 
 # %% ../nbs/06_runner.ipynb #cefefbb1
+def _check_section(section:Section, s:Scale, dataset:str, rows:list):
+    "Refuse a run of `section` the section does not have, with a clear error."
+    if rows is not None and (section.run is not None or section.jobs is not None):
+        raise InputError(f"--rows: the {section.name} section has no rows to choose (its own jobs)")
+    if rows is not None and set(rows) - set(section.rows):
+        raise InputError(f"--rows: the {section.name} section's rows are {section.rows}")
+    if dataset not in section.tables:
+        raise ValueError(f"unknown data set {dataset!r}; have {list(section.tables)}")
+    if section.scales is not None and s.name not in section.scales:
+        raise ValueError(f"the {section.name} section has no {s.name!r} scale; "
+                         f"have {list(section.scales)}")
+    if section.run is not None and shard().world > 1:
+        raise InputError(f"the {section.name} section runs in one process, not under torchrun")
+
 def run_section(section:Section, # the section to run
                 scale, # a name in `SCALES` or a `Scale`
                 dataset:str="mnist", # "mnist" or "cifar"
@@ -694,26 +910,21 @@ def run_section(section:Section, # the section to run
                ) -> dict:
     "Run `section` on `dataset` at `scale`, resuming finished work; write tables, claims, figures."
     s = get_scale(scale)
-    if rows is not None and (section.run is not None or set(rows) - set(section.rows)):
-        raise InputError(f"--rows: the {section.name} section's rows are {section.rows}")
-    if dataset not in section.tables:
-        raise ValueError(f"unknown data set {dataset!r}; have {list(section.tables)}")
-    if section.scales is not None and s.name not in section.scales:
-        raise ValueError(f"the {section.name} section has no {s.name!r} scale; "
-                         f"have {list(section.scales)}")
-    if section.run is not None and shard().world > 1:
-        raise InputError(f"the {section.name} section runs in one process, not under torchrun")
+    _check_section(section, s, dataset, rows)
     if section.run is not None:
         return section.run(section, s, dataset, out, figures, device, progress, log)
-    t0 = time.time()
-    refresh = lambda: write_report(section, s, dataset, out, device, log=None)
-    computed = run_rows(rows or section.rows, s, dataset, out, device, progress, log,
-                        after=refresh)
+    t0, run, computed = time.time(), section_run(section, s, dataset, out, device), {}
+    jobs = section_jobs(run) if rows is None else [AttackJob(r) for r in rows]
+    refresh = lambda: write_report(section, run.scale, dataset, out, device, log=None)
+    for block in job_blocks(jobs):  # in the order declared: files, then the attacks needing them
+        if isinstance(block[0], FileJob): make_files(block, log)
+        else: computed.update(run_jobs(block, run.scale, dataset, out, device, progress, log,
+                                       after=refresh))
     if not shard().main: return {"computed": computed, "time_s": time.time() - t0}
-    rep = write_report(section, s, dataset, out, device, log)
+    rep = write_report(section, run.scale, dataset, out, device, log)
     only_missing = not any(computed.values())
     rep["figures"] = [] if figures is None else draw_figures(
-        section, s, dataset, out, figures, rep, only_missing=only_missing)
+        section, run.scale, dataset, out, figures, rep, only_missing=only_missing)
     rep["computed"], rep["time_s"] = computed, time.time() - t0
     return rep
 

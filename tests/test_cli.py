@@ -43,6 +43,8 @@ BAD_ARGUMENTS = [
     ([*SMOKE, "--device", "cuda:7"], "--device cuda:7"),
     (["check", "--only", "svhn"], "invalid choice: 'svhn'"),
     (["figures", "rule", "--scale", "smoke", "--out", "no-such-results"], "no saved report"),
+    (["run", "transferability", "--scale", "smoke", "--rows", "C&W (L2)"], "no rows to choose"),
+    (["run", "transferability", "--scale", "grid"], "has no 'grid' scale"),
 ]
 
 

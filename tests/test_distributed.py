@@ -1,6 +1,8 @@
 """Runs shared by processes (`ead_repro run ... --nproc 2`: torchrun, gloo, 2 CPU processes): a
 shared run killed mid-way and run again repeats no finished batch, loses none, and ends with the
-records, tables and figures of a run in one process, bit for bit; sections that run in one process
+records, tables and figures of a run in one process, bit for bit, for a section of rows (`rule`) and
+for a section declared by its jobs (`transferability`: attacks at several κ into its own stores,
+every adversarial image kept, a file made once, its own table); sections that run in one process
 only are refused with one line."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
@@ -77,6 +79,57 @@ def test_killed_shared_run_resumes_to_the_one_process_run(alone, tmp_path):
         assert (tmp_path / "figures" / fig.name).read_bytes() == fig.read_bytes(), fig.name
 
 
+TRANSFER = ["run", "transferability", "--scale", "smoke", "--dataset", "mnist", "--no-progress",
+            "--threads", "1"]
+
+
+def _transfer_args(root:Path) -> list:
+    return [*TRANSFER, "--out", root / "results", "--figures", root / "figures"]
+
+
+@pytest.fixture(scope="module")
+def transfer_alone(tmp_path_factory) -> Path:
+    "The transferability section at the smoke scale in one process."
+    root = tmp_path_factory.mktemp("transfer_alone")
+    r = ead(*_transfer_args(root))
+    assert r.returncode == 0, r.stderr[-2000:]
+    return root
+
+
+def test_killed_shared_transfer_run_resumes_to_the_one_process_run(transfer_alone, tmp_path):
+    from ead_repro.evaluate import RecordStore
+    _kill_when_parts([*_transfer_args(tmp_path), "--nproc", "2"], 3)
+    before = {n: _rows_written(s) for n, s in _stores(tmp_path).items()}
+    n_before = sum(map(len, before.values()))
+    assert 0 < n_before < 9 * 18, n_before
+    r = ead(*_transfer_args(tmp_path), "--nproc", "2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("transferability: complete") == 1, r.stdout
+    shared, one = _stores(tmp_path), _stores(transfer_alone)
+    assert list(shared) == list(one) and len(one) == 9, (list(shared), list(one))
+    ranks = set()
+    for name, store in shared.items():
+        rows = _rows_written(store)
+        assert len(rows) == len(set(rows)) == 18, name  # none lost, no finished batch repeated
+        assert set(before.get(name, [])) <= set(rows)
+        assert not (store / "claims").exists()
+        ranks |= {f.stem.rsplit("-", 1)[-1] for f in (store / "parts").glob("*.json")}
+        a, b = RecordStore(store), RecordStore(one[name])
+        pd.testing.assert_frame_equal(a.records(), b.records(), check_exact=True)
+        adv_a, adv_b = a.adversarial(), b.adversarial()
+        assert set(adv_a) == set(adv_b) == set(rows)  # every adversarial image kept
+        assert all((adv_a[k] == adv_b[k]).all() for k in adv_a)
+    assert {"r0", "r1"} <= ranks, ranks
+    l1 = json.loads(sorted((one["ead-l1-b0.001-k20"] / "parts").glob("*.json"))[0].read_text())
+    assert l1["shared_with"] == ["ead-en-b0.001-k20"]  # EN and L1 at one κ: one optimisation
+    folder = Path("results") / "smoke" / "transferability" / "mnist"
+    for f in ("table.csv", "examples.csv"):
+        assert (tmp_path / folder / f).read_bytes() == (transfer_alone / folder / f).read_bytes(), f
+    assert (tmp_path / folder / "abort_check.csv").exists()  # made once (its times differ)
+    for fig in (transfer_alone / "figures").glob("*.png"):
+        assert (tmp_path / "figures" / fig.name).read_bytes() == fig.read_bytes(), fig.name
+
+
 def test_one_process_sections_refused():
-    one_line_error(ead("run", "distillation", "--scale", "smoke", "--nproc", "2"),
+    one_line_error(ead("run", "adversarial_training", "--scale", "smoke", "--nproc", "2"),
                    "runs in one process only")

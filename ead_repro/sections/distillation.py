@@ -4,26 +4,23 @@
 
 # %% ../../nbs/sections/04_distillation.ipynb #9fdfc9cb
 from __future__ import annotations
-import dataclasses, time
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-import numpy as np
 import pandas as pd
 import torch
 from ..data import DATASETS, load_dataset
-from ..models import (RECIPES, CHECKPOINTS, load_model, model_card, card_has_recipe,
-                              soft_labels, train_checkpoint)
-from ..evaluate import (CASES, figure_theme, plot_ours_and_paper, case_table, paper_by,
-                                provenance, save_tables, write_atomic)
-from ..runner import (Section, Claim, any_missing, get_scale, run_rows, section_table,
-                              setup_run, records_dir, check_claims, figure_path, save_figure,
-                              draw_figures,
-                              find_report, results_root, show_figures, VERDICTS)
+from ..models import (RECIPES, load_model, model_card, card_has_recipe, soft_labels,
+                              train_checkpoint)
+from ..evaluate import figure_theme, plot_ours_and_paper, case_table, paper_by
+from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
+                              get_scale, mask_unmeasured, figure_path, save_figure, find_report)
 
 # %% auto #0
-__all__ = ['PAPER_TEMPERATURES', 'DISTILLATIONS', 'ROWS', 'SECTION', 'Distillation', 'get_distillation', 'network_name',
-           'distill_recipe', 'train_distilled', 'logit_profile', 'paper_distillation', 'claim_distillation_broken',
-           'plot_distillation', 'write_distillation_report', 'side_by_side', 'run_distillation']
+__all__ = ['PAPER_TEMPERATURES', 'DISTILLATIONS', 'DISTILLATION_SCALES', 'ROWS', 'SECTION', 'Distillation', 'network_name',
+           'distill_recipe', 'trained', 'train_distilled', 'logit_profile', 'paper_distillation',
+           'claim_distillation_broken', 'plot_distillation', 'models_dir', 'distillation_jobs', 'distillation_table',
+           'side_by_side']
 
 # %% ../../nbs/sections/04_distillation.ipynb #163372ea
 PAPER_TEMPERATURES = (1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)  # the paper's T
@@ -56,15 +53,7 @@ DISTILLATIONS = {
     "paper": Distillation({"mnist": PAPER_TEMPERATURES, "cifar": PAPER_TEMPERATURES},
                           {"mnist": 50, "cifar": 50}, note="the paper's networks, for a GPU"),
 }
-
-def get_distillation(scale, # a name in `DISTILLATIONS`, or a `Scale` of that name
-                    ) -> Distillation:
-    "The distillation plan of `scale`, or a clear error naming the scales that have one."
-    name = getattr(scale, "name", scale)
-    if name not in DISTILLATIONS:
-        raise ValueError(f"the distillation section has no {name!r} scale; "
-                         f"have {list(DISTILLATIONS)}")
-    return DISTILLATIONS[name]
+DISTILLATION_SCALES = {name: {"networks": plan} for name, plan in DISTILLATIONS.items()}
 
 # %% ../../nbs/sections/04_distillation.ipynb #92a715e9
 def network_name(dataset:str, # "mnist" or "cifar"
@@ -95,6 +84,17 @@ def _training_set(dataset:str, plan:Distillation):
     tr = load_dataset(dataset, "train")
     return tr.subset(range(min(n, len(tr)))) if n else tr
 
+def trained(dataset:str, # "mnist" or "cifar"
+            T:float, # the temperature
+            plan:Distillation, # how the scale distils
+            folder, # where the checkpoints are
+           ) -> bool:
+    "Whether the student at `T` is in `folder` with `plan`'s recipe (and at least its epochs)."
+    name, recipe = network_name(dataset, T), distill_recipe(dataset, T, plan, "student")
+    if not (Path(folder) / f"{name}.json").exists(): return False
+    card = model_card(name, folder)
+    return card_has_recipe(card, recipe) and card["epochs"] >= recipe["epochs"]
+
 def train_distilled(dataset:str, # "mnist" or "cifar"
                     T:float, # the temperature
                     plan:Distillation, # how the scale distils
@@ -104,10 +104,7 @@ def train_distilled(dataset:str, # "mnist" or "cifar"
                    ) -> dict:
     "Teacher and student at `T` (reused when their cards have the recipe); the student's card."
     name, recipe = network_name(dataset, T), distill_recipe(dataset, T, plan, "student")
-    card = Path(folder) / f"{name}.json"
-    if card.exists() and card_has_recipe(model_card(name, folder), recipe) and \
-            model_card(name, folder)["epochs"] >= recipe["epochs"]:
-        return model_card(name, folder)
+    if trained(dataset, T, plan, folder): return model_card(name, folder)
     tr = _training_set(dataset, plan)
     teacher = train_checkpoint(network_name(dataset, T, "teacher"),
                                distill_recipe(dataset, T, plan, "teacher"), folder, tr,
@@ -188,53 +185,56 @@ def plot_distillation(ours:pd.DataFrame, # (T, attack) rows in case layout
     return fig
 
 # %% ../../nbs/sections/04_distillation.ipynb #b73feee8
-def _our_table(s, dataset:str, out, temperatures) -> tuple:
-    "(T, attack) table from the stores; {T: images complete per row}; the stores."
-    parts, done, stores = {}, {}, {}
-    for T in temperatures:
-        t, d, st = section_table(SECTION, s, dataset, out, network_name(dataset, T), ROWS)
-        parts[float(T)], done[f"{T:g}"] = t, d
-        stores.update({f"T={T:g} {r}": v for r, v in st.items()})
-    ours = pd.concat(parts, names=["T", "attack"])
-    return ours, done, stores
+def models_dir(run:SectionRun, # the section's run at a scale
+              ) -> Path:
+    "Where a run's networks go: results/<scale>/models/."
+    return run.out / run.scale.name / "models"
 
-def _report_dir(out, s, dataset:str) -> Path:
-    return Path(out) / s.name / "distillation" / dataset
+def distillation_jobs(run:SectionRun, # the section's run at a scale
+                     ) -> list:
+    "For each T: make the teacher and student (a file job), then C&W and EAD on the student."
+    plan, ds, folder = run.options["networks"], run.dataset, models_dir(run)
+    jobs = []
+    for T in plan.temperatures[ds]:
+        name = network_name(ds, T)
+        make = lambda p, log, T=T: train_distilled(ds, T, plan, p.parent, log, run.device)
+        done = lambda p, T=T: trained(ds, T, plan, p.parent)
+        jobs.append(FileJob(f"{name} ({plan.describe(ds)})", folder / f"{name}.json", make, done))
+        jobs += [AttackJob(r, model=name, checkpoints=str(folder)) for r in ROWS]
+    return jobs
 
 # %% ../../nbs/sections/04_distillation.ipynb #c2646bef
-def _provenance(s, dataset:str, plan:Distillation, folder, stores:dict, device) -> dict:
-    cards = {f"{T:g}": model_card(network_name(dataset, T), folder)
-             for T in plan.temperatures[dataset]}
-    sessions = [x for st in stores.values() for x in st.meta["sessions"]]
-    devices = sorted({f"{x.get('device')} ({x.get('device_name')})" for x in sessions})
-    accs = [c["test_accuracy"] for c in cards.values()]
-    return provenance(s.name, device, cards[f"{plan.temperatures[dataset][0]:g}"]["data_source"],
-                      s.seed, experiment="distillation", dataset=DATASETS[dataset],
-                      devices_used=devices, scale_settings=dataclasses.asdict(s),
-                      distillation=dataclasses.asdict(plan), networks=plan.describe(dataset),
-                      model_card=cards[f"{plan.temperatures[dataset][-1]:g}"], student_cards=cards,
-                      model_epochs=plan.epochs[dataset], model_accuracy=min(accs))
+def _provenance(run:SectionRun, plan:Distillation) -> dict:
+    "What the report says of its networks: every student's card, the recipe in words."
+    ds = run.dataset
+    cards = {f"{T:g}": model_card(network_name(ds, T), models_dir(run))
+             for T in plan.temperatures[ds] if trained(ds, T, plan, models_dir(run))}
+    if not cards: return {}
+    last = cards[f"{plan.temperatures[ds][-1]:g}"] if len(cards) == len(plan.temperatures[ds]) \
+        else list(cards.values())[-1]
+    return dict(data_source=last["data_source"], distillation=dataclasses.asdict(plan),
+                networks=plan.describe(ds), model_card=last, student_cards=cards,
+                model_epochs=plan.epochs[ds], model_accuracy=min(c["test_accuracy"]
+                                                                  for c in cards.values()))
 
 # %% ../../nbs/sections/04_distillation.ipynb #a967145b
-def write_distillation_report(s, dataset:str, out, plan:Distillation, folder, device="cpu",
-                              profiles:dict=None) -> dict:
-    "Our table beside the paper's, status, claim and provenance, saved; the report."
-    ours, done, stores = _our_table(s, dataset, out, plan.temperatures[dataset])
-    paper = paper_distillation(SECTION.tables[dataset])
-    missing = {T: {r: s.images - n for r, n in d.items() if n < s.images} for T, d in done.items()}
-    missing = {T: m for T, m in missing.items() if m}
-    status = "complete" if not missing else f"partial: {len(missing)} temperatures incomplete"
-    if not s.all_targets:
-        ours.loc[:, [c for c in ours.columns if c[0] != CASES["average"]]] = np.nan
-    claims = [c.as_dict() for c in check_claims(ours, SECTION, dataset)]
-    prov = _provenance(s, dataset, plan, folder, stores, device)
-    folder_out = _report_dir(out, s, dataset)
-    save_tables(folder_out / "tables.json", {"ours": ours, "paper": paper}, prov, status=status,
-                images_complete=done, missing_images=missing, claims=claims,
-                profiles=profiles or {}, costs={k: st.costs() for k, st in stores.items()},
-                paper_table=SECTION.tables[dataset])
-    write_atomic(folder_out / "table.csv", side_by_side(ours, paper).to_csv())
-    return dict(ours=ours, paper=paper, status=status, provenance=prov, claims=claims)
+def distillation_table(run:SectionRun, # the section's run at a scale
+                       stores:dict, # {`AttackJob`: its `RecordStore`}, those that exist
+                       records:dict, # {`AttackJob`: its records}, those with any
+                      ) -> dict:
+    "Tables 11-12's layout ((T, attack) rows), the students' logit profiles: the report's parts."
+    plan, ds = run.options["networks"], run.dataset
+    temps = plan.temperatures[ds]
+    parts = {float(T): case_table({j.row: r for j, r in records.items()
+                                   if j.model == network_name(ds, T)}).reindex(ROWS)
+             for T in temps}
+    ours = mask_unmeasured(pd.concat(parts, names=["T", "attack"]), run.scale)
+    paper = paper_distillation(run.section.tables[ds])
+    test = load_dataset(ds, "test")
+    profiles = {f"{T:g}": logit_profile(load_model(network_name(ds, T), models_dir(run)), test)
+                for T in temps if trained(ds, T, plan, models_dir(run))}
+    return dict(ours=ours, paper=paper, csv=side_by_side(ours, paper).to_csv(),
+                saved={"profiles": profiles}, provenance=_provenance(run, plan))
 
 def side_by_side(ours:pd.DataFrame, # (T, attack) rows
                  paper:pd.DataFrame, # the paper's
@@ -242,27 +242,6 @@ def side_by_side(ours:pd.DataFrame, # (T, attack) rows
     "Ours and the paper's rows interleaved: index (T, attack, source)."
     both = pd.concat({"ours": ours, "paper": paper.reindex(ours.index)}, names=["source"])
     return both.reorder_levels([1, 2, 0]).sort_index(level=[0, 1], sort_remaining=False)
-
-# %% ../../nbs/sections/04_distillation.ipynb #871ae738
-def run_distillation(section:Section, scale, dataset:str, out, figures, device="cpu",
-                     progress:bool=True, log=print) -> dict:
-    "The distillation section at `scale` on `dataset`: networks, attacks, report, Figure 3."
-    s, t0 = get_scale(scale), time.time()
-    plan = get_distillation(s)
-    folder, computed, profiles = Path(out) / s.name / "models", {}, {}
-    test = load_dataset(dataset, "test")
-    for T in plan.temperatures[dataset]:
-        if log: log(f"[{s.name} {dataset}] distillation at T = {T:g}: {plan.describe(dataset)}")
-        train_distilled(dataset, T, plan, folder, log, device)
-        name = network_name(dataset, T)
-        profiles[f"{T:g}"] = logit_profile(load_model(name, folder), test)
-        got = run_rows(ROWS, s, dataset, out, device, progress, log, model=name, folder=folder)
-        computed.update({f"T={T:g} {k}": v for k, v in got.items()})
-    rep = write_distillation_report(s, dataset, out, plan, folder, device, profiles)
-    if log: log(f"[{s.name} {dataset}] distillation: {rep['status']}")
-    rep["figures"] = [] if figures is None else draw_figures(SECTION, s, dataset, out, figures)
-    rep["computed"], rep["time_s"] = computed, time.time() - t0
-    return rep
 
 # %% ../../nbs/sections/04_distillation.ipynb #54a00750
 def _plan(section, scale, dataset:str, out, figures) -> list:
@@ -283,4 +262,4 @@ SECTION = Section("distillation", "C&W and EAD against defensive distillation", 
                   figures={"mnist": "Figure 3 (MNIST), Table 11",
                            "cifar": "Figure 3 (CIFAR10), Table 12"},
                   claims=(claim_distillation_broken,), plan_figures=_plan, draw_figure=_draw,
-                  run=run_distillation, scales=tuple(DISTILLATIONS))
+                  scales=DISTILLATION_SCALES, jobs=distillation_jobs, table=distillation_table)

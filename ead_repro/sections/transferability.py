@@ -4,28 +4,25 @@
 
 # %% ../../nbs/sections/05_transferability.ipynb #3b7e59fc
 from __future__ import annotations
-import dataclasses, time
-from dataclasses import dataclass
-from pathlib import Path
+import dataclasses
 import numpy as np
 import pandas as pd
 import torch
 from ..formulation import margin
-from ..data import DATASETS, select_attack_set, load_dataset, predict
-from ..models import load_model, model_card, CHECKPOINTS
+from ..data import predict
+from ..models import load_model, model_card
 from ..attack import EAD
-from ..evaluate import (CASES, figure_theme, plot_ours_and_paper, RecordStore,
-                                run_attack_set, case_table, paper_by, provenance, save_tables,
-                                write_atomic, to_json)
-from ..runner import (Section, Claim, any_missing, get_scale, attack_spec, attack_slug,
-                              make_attack, store_key, check_claims, figure_path, save_figure,
-                              find_report, setup_run, draw_figures, open_store, run_provenance)
+from ..evaluate import (figure_theme, plot_ours_and_paper, RecordStore, case_table,
+                                paper_by, write_atomic)
+from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
+                              get_scale, report_dir, figure_path, save_figure, find_report,
+                              setup_run, mask_unmeasured)
 
 # %% auto #0
-__all__ = ['PAPER_KAPPAS', 'KAPPA_ROWS', 'REFERENCE_ROWS', 'TARGET', 'TRANSFERS', 'SECTION', 'Transfer', 'transfer_scale',
-           'source_attacks', 'transfer_slug', 'transfer_dir', 'run_source', 'transfer_records', 'paper_transfer',
-           'transfer_table', 'claim_ead_transfers_better', 'claim_ead_near_all', 'claim_little_transfers',
-           'plot_transfer', 'EADUnshiftedAbort', 'abort_check', 'write_transfer_report', 'run_transferability']
+__all__ = ['PAPER_KAPPAS', 'KAPPA_ROWS', 'REFERENCE_ROWS', 'TARGET', 'TRANSFER_SCALES', 'SECTION', 'source_attacks',
+           'transfer_jobs', 'transfer_records', 'paper_transfer', 'transfer_table', 'claim_ead_transfers_better',
+           'claim_ead_near_all', 'claim_little_transfers', 'plot_transfer', 'EADUnshiftedAbort', 'abort_check',
+           'transfer_report']
 
 # %% ../../nbs/sections/05_transferability.ipynb #587a6d3f
 PAPER_KAPPAS = tuple(range(0, 65, 5))  # Table 13's κ
@@ -33,77 +30,30 @@ KAPPA_ROWS = ["C&W (L2)", "EAD (EN rule)", "EAD (L1 rule)"]  # attacked at every
 REFERENCE_ROWS = ["I-FGM-L1", "I-FGM-L2", "I-FGM-L∞"]  # no κ: once each
 TARGET = "mnist-T100"  # the distilled network the examples are fed to (a committed checkpoint)
 
-@dataclass(frozen=True)
-class Transfer:
-    "What a scale runs: the κ values and how many images (each scale's own budget and targets)."
-    kappas: tuple  # the confidences attacked at
-    images: int  # images attacked on the source network
-    note: str = ""  # what the scale is for
-
-TRANSFERS = {
-    "smoke": Transfer((0, 20), 2, "CI: the whole section in a minute; the numbers mean nothing"),
-    "quick": Transfer((0, 20, 40, 60), 20, "a 2-core CPU in about an hour"),
-    "paper": Transfer(PAPER_KAPPAS, 1000, "the paper's setting, for a GPU"),
+TRANSFER_SCALES = {  # scale -> this section's settings there: images attacked, κ values
+    "smoke": dict(images=2, kappas=(0, 20)),  # CI: the whole section in a minute
+    "quick": dict(images=20, kappas=(0, 20, 40, 60)),  # a 2-core CPU in about an hour
+    "paper": dict(images=1000, kappas=PAPER_KAPPAS),  # the paper's setting, for a GPU
 }
 
-def transfer_scale(scale, # a name in `TRANSFERS`, or a `Scale` of that name
-                  ) -> tuple:
-    "(the `Scale` with this section's number of images, its `Transfer`)."
-    s = get_scale(scale)
-    if s.name not in TRANSFERS:
-        raise ValueError(f"the transferability section has no {s.name!r} scale; "
-                         f"have {list(TRANSFERS)}")
-    plan = TRANSFERS[s.name]
-    return dataclasses.replace(s, images=plan.images), plan
-
 # %% ../../nbs/sections/05_transferability.ipynb #fe48a716
-def source_attacks(plan:Transfer, # what the scale runs
+def source_attacks(kappas:tuple, # the κ values of the scale
                   ) -> list:
     "(row, κ) of every attack run on the source: I-FGM once (κ None), then each κ's three rows."
-    return [(r, None) for r in REFERENCE_ROWS] + [(r, k) for k in plan.kappas for r in KAPPA_ROWS]
+    return [(r, None) for r in REFERENCE_ROWS] + [(r, k) for k in kappas for r in KAPPA_ROWS]
 
-def transfer_slug(row:str, # a row of Table 13
-                  kappa, # its κ, or None (I-FGM)
-                 ) -> str:
-    "The record store's folder name: ead-en-b0.001-k20, cw-k0, ifgm-l1."
-    slug = attack_slug(attack_spec(row))
-    return slug if kappa is None else f"{slug}-k{kappa:g}"
-
-def transfer_dir(out, # results root
-                 scale, # the scale
-                 row:str, # the attack
-                 kappa, # its κ, or None
-                ) -> Path:
-    "Where the records of `row` at `kappa` live."
-    name = transfer_slug(row, kappa)
-    return Path(out) / get_scale(scale).name / "records" / "transfer-mnist" / name
-
-# %% ../../nbs/sections/05_transferability.ipynb #376699e7
-def run_source(s, # the section's `Scale` (`transfer_scale`)
-               plan:Transfer, # what it runs
-               out, # results root
-               device="cpu", # where the attacks run
-               progress:bool=True, # progress bars
-               log=print, # status lines; None: nowhere
-              ) -> dict:
-    "Attack the source network at every (row, κ), resuming; {store folder name: rows computed}."
-    model, card, aset = setup_run("mnist", s, device)
-    total, computed = len(aset) * aset.all_targets.shape[1], {}
-    for n, (row, kappa) in enumerate(source_attacks(plan), 1):
-        attack = make_attack(attack_spec(row), s, kappa=kappa or 0.0)
-        key = {**store_key(attack_spec(row), s, card, aset), "settings": repr(attack),
-               "attack": transfer_slug(row, kappa), "kept": "every adversarial image"}
-        folder = transfer_dir(out, s, row, kappa)
-        todo = total - len(open_store(folder, key).done())
-        if log: log(f"[{s.name} transfer {n}/{len(source_attacks(plan))}] {row}"
-                    f"{'' if kappa is None else f' κ={kappa:g}'}: {todo} of {total} rows to do")
-        if todo > 0:
-            prov = run_provenance(s, device, aset, card, attack=key["attack"])
-            run_attack_set(attack, model, aset, open_store(folder, key, prov),
-                           images_per_batch=s.images_per_batch, keep_images=range(len(aset)),
-                           device=device, progress=progress)
-        computed[folder.name] = todo
-    return computed
+def transfer_jobs(run:SectionRun, # the section's run at a scale
+                 ) -> list:
+    "The attacks on the source network, every image kept; the early-abort check once."
+    model_card(TARGET)  # the target network must exist before any work
+    s, kappas = run.scale, run.options["kappas"]
+    attacks = [AttackJob(r, k, under="transfer-mnist", keep="all")
+               for r, k in source_attacks(kappas)]
+    large = tuple(k for k in kappas if k >= 20)
+    check = lambda p, log: write_atomic(p, abort_check(s, large, min(10, s.images), run.device)
+                                   .to_csv(index=False))
+    path = report_dir(run.out, s, "transferability", "mnist") / "abort_check.csv"
+    return attacks + [FileJob("the early-abort check at large κ", path, check)]
 
 # %% ../../nbs/sections/05_transferability.ipynb #e7e7be03
 def transfer_records(store:RecordStore, # a source store with every adversarial image kept
@@ -253,13 +203,10 @@ def abort_check(scale, # the attack budget (a `Scale`)
     return pd.DataFrame(rows)
 
 # %% ../../nbs/sections/05_transferability.ipynb #94221b36
-def _examples(s, plan, out, source, target) -> dict:
-    ex = {}
-    for row, kappa in source_attacks(plan):
-        folder = transfer_dir(out, s, row, kappa)
-        if (folder / "meta.json").exists() and RecordStore(folder).done():
-            ex[(row, _kappa_label(kappa))] = transfer_records(RecordStore(folder), source, target)
-    return ex
+def _examples(stores:dict, source, target) -> dict:
+    "{(row, κ label): `transfer_records`} of the stores holding records."
+    return {(j.row, _kappa_label(j.kappa)): transfer_records(st, source, target)
+            for j, st in stores.items() if st.done()}
 
 def _margins(examples:dict) -> dict:
     "{row: {κ label: median target margin}} of the κ rows."
@@ -268,58 +215,35 @@ def _margins(examples:dict) -> dict:
         if k != "None": out.setdefault(row, {})[k] = float(r["target_margin"].median())
     return out
 
+_EXAMPLE_COLS = ["image", "label", "target", "source_success", "source_pred", "target_pred",
+                 "target_margin", "transferred", "l1", "l2", "linf", "const", "iterations"]
+
+def _examples_csv(examples:dict) -> str:
+    "Every example, one line each: (attack, κ), both predictions, the target margin, distortions."
+    if not examples: return ""
+    flat = pd.concat({k: r[_EXAMPLE_COLS] for k, r in examples.items()},
+                     names=["attack", "kappa", "row"])
+    return flat.reset_index(level="row", drop=True).to_csv()
+
 # %% ../../nbs/sections/05_transferability.ipynb #957fb7f4
-def write_transfer_report(s, plan:Transfer, out, device="cpu", target_folder=None,
-                          log=print) -> dict:
-    "Table 13 from the stores and the target network; saved with provenance; the report."
-    source, card, aset = setup_run("mnist", s, device)
-    target = load_model(TARGET, target_folder, device)
-    ex = _examples(s, plan, out, source, target)
-    order = [k for k in paper_transfer().index if k in ex]
-    ours = transfer_table(ex).reindex(order + [k for k in ex if k not in order])
-    if not s.all_targets:
-        ours.loc[:, [c for c in ours.columns if c[0] != CASES["average"]]] = np.nan
-    n_rows = len(source_attacks(plan))
-    complete = [k for k, r in ex.items() if r["image"].nunique() == s.images]
-    status = ("complete" if len(complete) == n_rows
-              else f"partial: {len(complete)} of {n_rows} attacks complete")
-    claims = [c.as_dict() for c in check_claims(ours, SECTION, "mnist")]
-    prov = run_provenance(s, device, aset, card, experiment="transferability",
-                           dataset=DATASETS["mnist"], scale_settings=dataclasses.asdict(s),
-                           transfer=dataclasses.asdict(plan), model_card=card,
-                           target_card=model_card(TARGET, target_folder),
-                           devices_used=[str(device)])
-    folder = Path(out) / s.name / "transferability" / "mnist"
-    margins = _margins(ex)
-    save_tables(folder / "tables.json", {"ours": ours, "paper": paper_transfer()}, prov,
-                status=status, claims=claims, margins=margins, paper_table="table13")
-    paper = paper_transfer().reindex(ours.index)
-    both = pd.concat({"ours": ours, "paper": paper}, names=["source"])
-    write_atomic(folder / "table.csv", both.reorder_levels([1, 2, 0]).sort_index().to_csv())
-    cols = ["image", "label", "target", "source_success", "source_pred", "target_pred",
-            "target_margin", "transferred", "l1", "l2", "linf", "const", "iterations"]
-    flat = pd.concat({k: r[cols] for k, r in ex.items()}, names=["attack", "kappa", "row"])
-    write_atomic(folder / "examples.csv", flat.reset_index(level="row", drop=True).to_csv())
-    if log: log(f"[{s.name} mnist] transferability: {status}; tables in {folder}")
-    return dict(ours=ours, status=status, provenance=prov, claims=claims, margins=margins)
+def transfer_report(run:SectionRun, # the section's run at a scale
+                    stores:dict, # {`AttackJob`: its `RecordStore`}, those that exist
+                    records:dict, # {`AttackJob`: its records}, those with any
+                   ) -> dict:
+    "Table 13 from the source stores and the target network: the parts of the section's report."
+    source, _, _ = setup_run("mnist", run.scale, run.device)
+    target = load_model(TARGET, device=run.device)
+    ex, paper = _examples(stores, source, target), paper_transfer()
+    order = [k for k in paper.index if k in ex]
+    ours = (transfer_table(ex).reindex(order + [k for k in ex if k not in order]) if ex
+            else paper.iloc[:0] * np.nan)
+    ours = mask_unmeasured(ours, run.scale)
+    both = pd.concat({"ours": ours, "paper": paper.reindex(ours.index)}, names=["source"])
+    return dict(ours=ours, paper=paper, csv=both.reorder_levels([1, 2, 0]).sort_index().to_csv(),
+                files={"examples.csv": _examples_csv(ex)}, saved={"margins": _margins(ex)},
+                provenance={"target_card": model_card(TARGET)})
 
 # %% ../../nbs/sections/05_transferability.ipynb #fcf0d470
-def run_transferability(section:Section, scale, dataset:str, out, figures, device="cpu",
-                        progress:bool=True, log=print, target_folder=None) -> dict:
-    "The transferability section at `scale`: source attacks, transfer, report, Figure 4."
-    t0 = time.time()
-    s, plan = transfer_scale(scale)
-    model_card(TARGET, target_folder)  # the target network must exist before any work
-    computed = run_source(s, plan, out, device, progress, log)
-    rep = write_transfer_report(s, plan, out, device, target_folder, log)
-    check = Path(out) / s.name / "transferability" / "mnist" / "abort_check.csv"
-    if not check.exists():  # the early-abort measurement, once per scale
-        large = tuple(k for k in plan.kappas if k >= 20)
-        write_atomic(check, abort_check(s, large, min(10, s.images), device).to_csv(index=False))
-    rep["figures"] = [] if figures is None else draw_figures(SECTION, s, "mnist", out, figures)
-    rep["computed"], rep["time_s"] = computed, time.time() - t0
-    return rep
-
 def _plan(section, scale, dataset:str, out, figures) -> list:
     "Figure 4's one file."
     return [(figure_path(figures, scale, "transferability", "mnist", "asr"), None)]
@@ -335,5 +259,5 @@ def _draw(section, scale, dataset:str, out, path, row, tables:dict):
 SECTION = Section("transferability", "Transfer from the undefended to the distilled network",
                   order=5, tables={"mnist": "table13"}, figures={"mnist": "Figure 4, Table 13"},
                   claims=(claim_ead_transfers_better, claim_ead_near_all, claim_little_transfers),
-                  plan_figures=_plan, draw_figure=_draw, run=run_transferability,
-                  scales=tuple(TRANSFERS))
+                  plan_figures=_plan, draw_figure=_draw, scales=TRANSFER_SCALES,
+                  jobs=transfer_jobs, table=transfer_report)
