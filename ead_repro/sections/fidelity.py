@@ -16,7 +16,8 @@ from ..evaluate import (write_atomic, to_json, provenance, RecordStore, run_atta
                                 image_cases, weighted_case_table)
 from ..runner import (Scale, get_scale, setup_run, store_key, attack_spec, records_dir,
                               results_root, open_store, run_provenance, SCALE_ORDER, SCALES,
-                              SETTINGS, find_report, draw_images)
+                              SETTINGS, find_report, draw_images, section_run,
+                              section_jobs, AttackJob, job_folder)
 
 # %% auto #0
 __all__ = ['VARIANTS', 'RULES', 'AS_IN_AUTHORS_CODE', 'CAUSES', 'CAMPAIGN', 'CAMPAIGN_TODO', 'paper_rule_gap', 'fidelity_attack',
@@ -493,6 +494,11 @@ CAMPAIGN = [  # in order of value: (section, scale, data set, rows, CPU hours (i
      "100 rows on 1 thread"),
     ("comparison", "cpu100", "mnist", _FGM, 1.2, "I-FGM, 3 norms: ~140 s per 100 rows each "
      "(results/cpu records); FGM: seconds"),
+    ("transferability", "cpu100", "mnist", None, 4.2, "13 kappas x 50 rows: EAD (both rules in "
+     "one optimisation; step 1's 17.5 CPU min per 90 rows) 2.1 h, C&W (step 2: 2.66 CPU h per "
+     "900 rows, under load) 1.9 h, I-FGM minutes; its target (2 nets x 10 epochs) 0.14 h"),
+    ("distillation", "cpu100", "mnist", None, 4.9, "11 temperatures: 22 nets x 10 epochs x 25 s "
+     "(1.5 h); per T 50 rows of EAD (0.16 h) and of C&W (0.15 h)"),
     ("imagenet", "cpu100", "imagenet", None, 12.3, "the cpu scale's EAD: 446 passes of 18 "
      "photos in 680 s (85 ms a photo-pass); 9 x 1000 passes for each rule apart (7.6 h), C&W "
      "(3.8 h), the I-FGM grids as at cpu (0.9 h)"),
@@ -505,10 +511,6 @@ CAMPAIGN_TODO = {  # sections that need code before they can run at a deciding s
     "table 8, a second network": "the recipe's net again (seed 1, 50 epochs, ~21 CPU min) on "
                                  "the first 20 images x 9 targets, EAD and C&W (~1 CPU h): does "
                                  "the network move the worst case as far as the paper's is",
-    "transferability": "every kappa of Figure 4 on >= 50 images, target: a T = 100 student "
-                       "trained to ~99% (now: 20 images, 4 kappas, a one-epoch student)",
-    "distillation": "every temperature of Figure 3 on MNIST, students at ~99% (now: 4 of 11, "
-                    "one Adam epoch)",
     "adversarial_training": "enough adversarial examples that retrained nets differ measurably",
     "rule, cov": "Tables 1, 5-7 at cpu100 in the authors' setting (now quick, 10 images)",
 }
@@ -520,12 +522,17 @@ def step_progress(step:tuple, # a `CAMPAIGN` step
     "Rows recorded and in all, and the attack hours its stores recorded (wall, under load)."
     import importlib
     section, scale, dataset, rows, hours, basis = step
+    root = Path(root) if root is not None else results_root()
     mod = importlib.import_module(f"ead_repro.sections.{section}")
-    own = [v for k, v in vars(mod).items()  # a section's own scales: a module's `..._SCALES`
-           if k.endswith("_SCALES") and isinstance(v, dict) and scale in v]
-    root, s = Path(root) if root is not None else results_root(), get_scale(scale, *own[:1])
-    rows = rows or mod.SECTION.rows
-    stores = {records_dir(root, s, dataset, attack_spec(r)) for r in rows}
+    if mod.SECTION.run is None:  # on the section protocol: the stores of its attack jobs
+        run = section_run(mod.SECTION, scale, dataset, root)
+        jobs = [j for j in section_jobs(run) if isinstance(j, AttackJob)]
+        s = run.scale
+        stores = {job_folder(j, s, dataset, root) for j in jobs if not rows or j.row in rows}
+    else:  # its own run: its own scales (a module's `..._SCALES`), a store per row
+        own = [v for k, v in vars(mod).items() if k.endswith("_SCALES") and scale in v]
+        s = get_scale(scale, *own[:1])
+        stores = {records_dir(root, s, dataset, attack_spec(r)) for r in rows or mod.SECTION.rows}
     done, secs = 0, 0.0
     for st in (RecordStore(f) for f in stores if (f / "meta.json").exists()):
         done += len(st.done())

@@ -5,6 +5,7 @@
 # %% ../../nbs/sections/05_transferability.ipynb #3b7e59fc
 from __future__ import annotations
 import dataclasses
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
@@ -17,22 +18,25 @@ from ..evaluate import (figure_theme, plot_ours_and_paper, RecordStore, case_tab
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
                               get_scale, report_dir, figure_path, save_figure, find_report,
                               setup_run, mask_unmeasured)
+from .distillation import DISTILLATIONS, train_distilled, trained
 
 # %% auto #0
 __all__ = ['PAPER_KAPPAS', 'KAPPA_ROWS', 'REFERENCE_ROWS', 'TARGET', 'TRANSFER_SCALES', 'SECTION', 'source_attacks',
-           'transfer_jobs', 'transfer_records', 'paper_transfer', 'transfer_table', 'claim_ead_transfers_better',
-           'claim_ead_near_all', 'claim_little_transfers', 'plot_transfer', 'EADUnshiftedAbort', 'abort_check',
-           'transfer_report']
+           'target_folder', 'transfer_jobs', 'transfer_records', 'paper_transfer', 'transfer_table',
+           'claim_ead_transfers_better', 'claim_ead_near_all', 'claim_little_transfers', 'plot_transfer',
+           'EADUnshiftedAbort', 'abort_check', 'transfer_report']
 
 # %% ../../nbs/sections/05_transferability.ipynb #587a6d3f
 PAPER_KAPPAS = tuple(range(0, 65, 5))  # Table 13's κ
 KAPPA_ROWS = ["C&W (L2)", "EAD (EN rule)", "EAD (L1 rule)"]  # attacked at every κ
 REFERENCE_ROWS = ["I-FGM-L1", "I-FGM-L2", "I-FGM-L∞"]  # no κ: once each
-TARGET = "mnist-T100"  # the distilled network the examples are fed to (a committed checkpoint)
+TARGET = "mnist-T100"  # the distilled network the examples are fed to (shipped, or `distilled`)
 
 TRANSFER_SCALES = {  # scale -> this section's settings there: images attacked, κ values
     "smoke": dict(images=2, kappas=(0, 20)),  # CI: the whole section in a minute
     "quick": dict(images=20, kappas=(0, 20, 40, 60)),  # a 2-core CPU in about an hour
+    "cpu100": dict(images=50, all_targets=False, kappas=PAPER_KAPPAS,  # the campaign's:
+                   distilled="cpu100"),  # every κ; the target: that distillation's student
     "paper": dict(images=1000, kappas=PAPER_KAPPAS),  # the paper's setting, for a GPU
 }
 
@@ -42,10 +46,25 @@ def source_attacks(kappas:tuple, # the κ values of the scale
     "(row, κ) of every attack run on the source: I-FGM once (κ None), then each κ's three rows."
     return [(r, None) for r in REFERENCE_ROWS] + [(r, k) for k in kappas for r in KAPPA_ROWS]
 
+def target_folder(run:SectionRun, # the section's run at a scale
+                 ) -> Path:
+    "Where the target is: a distillation scale's networks (option `distilled`); None: shipped."
+    d = run.options.get("distilled")
+    return None if d is None else run.out / d / "models"
+
+def _target_job(run:SectionRun) -> list:
+    "A file job that trains the target as the `distilled` scale's distillation does; [] if shipped."
+    folder, plan = target_folder(run), DISTILLATIONS.get(run.options.get("distilled"))
+    if folder is None: return []
+    make = lambda p, log: train_distilled("mnist", 100, plan, p.parent, log, run.device)
+    done = lambda p: trained("mnist", 100, plan, p.parent)
+    return [FileJob(f"the target {TARGET} ({plan.describe('mnist')})", folder / f"{TARGET}.json",
+                    make, done)]
+
 def transfer_jobs(run:SectionRun, # the section's run at a scale
                  ) -> list:
-    "The attacks on the source network, every image kept; the early-abort check once."
-    model_card(TARGET)  # the target network must exist before any work
+    "The target (where trained here), the attacks on the source, every image kept; the abort check."
+    if target_folder(run) is None: model_card(TARGET)  # a shipped target must exist first
     s, kappas = run.scale, run.options["kappas"]
     attacks = [AttackJob(r, k, under="transfer-mnist", keep="all")
                for r, k in source_attacks(kappas)]
@@ -53,7 +72,7 @@ def transfer_jobs(run:SectionRun, # the section's run at a scale
     check = lambda p, log: write_atomic(p, abort_check(s, large, min(10, s.images), run.device)
                                    .to_csv(index=False))
     path = report_dir(run.out, s, "transferability", "mnist") / "abort_check.csv"
-    return attacks + [FileJob("the early-abort check at large κ", path, check)]
+    return _target_job(run) + attacks + [FileJob("the early-abort check at large κ", path, check)]
 
 # %% ../../nbs/sections/05_transferability.ipynb #e7e7be03
 def transfer_records(store:RecordStore, # a source store with every adversarial image kept
@@ -232,7 +251,7 @@ def transfer_report(run:SectionRun, # the section's run at a scale
                    ) -> dict:
     "Table 13 from the source stores and the target network: the parts of the section's report."
     source, _, _ = setup_run("mnist", run.scale, run.device)
-    target = load_model(TARGET, device=run.device)
+    target = load_model(TARGET, target_folder(run), device=run.device)
     ex, paper = _examples(stores, source, target), paper_transfer()
     order = [k for k in paper.index if k in ex]
     ours = (transfer_table(ex).reindex(order + [k for k in ex if k not in order]) if ex
@@ -241,7 +260,7 @@ def transfer_report(run:SectionRun, # the section's run at a scale
     both = pd.concat({"ours": ours, "paper": paper.reindex(ours.index)}, names=["source"])
     return dict(ours=ours, paper=paper, csv=both.reorder_levels([1, 2, 0]).sort_index().to_csv(),
                 files={"examples.csv": _examples_csv(ex)}, saved={"margins": _margins(ex)},
-                provenance={"target_card": model_card(TARGET)})
+                provenance={"target_card": model_card(TARGET, target_folder(run))})
 
 # %% ../../nbs/sections/05_transferability.ipynb #fcf0d470
 def _plan(section, scale, dataset:str, out, figures) -> list:
