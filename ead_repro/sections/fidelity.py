@@ -394,6 +394,7 @@ def interval_check(rep:dict, # a `find_report` result of a runner section
     out = pd.DataFrame({"ours": flat(rep["tables"]["ours"]),
                         "paper": flat(rep["tables"]["paper"]), "lo": flat(lo), "hi": flat(hi)})
     out = out.dropna(subset=["ours", "paper"]).rename_axis(["attack", "case", "metric"])
+    out = out[out["paper"] != 0]  # no relative gap to a zero (as `within_ten_percent` counts)
     out["relative"] = out["ours"] / out["paper"] - 1
     out["within 10%"] = out["relative"].abs() <= .1
     out["paper in interval"] = (out["lo"] <= out["paper"]) & (out["paper"] <= out["hi"])
