@@ -21,12 +21,13 @@ PASSES_PER_ITERATION = 2  # a forward and a backward at y(k): the gradient and t
 FIXED_PASSES = 3  # the input check's forward (one row) and the result's re-check (two), at most
 
 def iterations_for(budget:int, # B, model passes per sample (forward and backward rows)
+                   refine:int=0, # R, forwards per sample kept for the final bisection
                   ) -> int:
-    "T = ⌊(B − 3)/2⌋: the iterations that spend `budget` at 2 passes each, 3 set apart."
-    if budget < FIXED_PASSES + PASSES_PER_ITERATION:
+    "T = ⌊(B − 3 − R)/2⌋: the iterations that spend `budget` at 2 passes each, 3 + R set apart."
+    if budget < FIXED_PASSES + refine + PASSES_PER_ITERATION:
         raise ValueError(f"a budget of {budget} passes leaves no iteration (at least "
-                         f"{FIXED_PASSES + PASSES_PER_ITERATION})")
-    return (budget - FIXED_PASSES) // PASSES_PER_ITERATION
+                         f"{FIXED_PASSES + refine + PASSES_PER_ITERATION})")
+    return (budget - FIXED_PASSES - refine) // PASSES_PER_ITERATION
 
 def phase_lengths(iterations:int, # T, all phases together
                   phases:int, # S, the phases (binary-search steps)
@@ -116,9 +117,10 @@ def _keep(run:_Run, y, success):
 
 # %% ../nbs/03b_budget.ipynb #e428e395
 def _check_budget_settings(budget, beta, learning_rate, schedule, momentum_rule, phases,
-                           initial_const, adapt, kappa):
+                           initial_const, adapt, kappa, refine):
     "Refuse bad settings with a message that names them."
-    phase_lengths(iterations_for(budget), phases)
+    if refine < 0: raise ValueError(f"refine must be >= 0, got {refine}")
+    phase_lengths(iterations_for(budget, refine), phases)
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
     if momentum_rule not in MOMENTUM_RULES:
@@ -144,13 +146,15 @@ class BudgetEAD:
                  initial_const:float=0.1, # c at the start
                  adapt:float=None, # γ > 1: c adapted after each point (None: binary search)
                  warm_start:bool=False, # a phase starts at the best adversarial so far
+                 refine:int=0, # R forwards per sample bisecting the scale of δ at the end
                  kappa:float=0.0, # confidence κ of Eq. (4)/(6)
                  targeted:bool=True, # targeted (Eq. 4) or untargeted (Eq. 6)
                  box:tuple=(0.0, 1.0), # the valid image range [lo, hi]
                 ):
         _check_budget_settings(budget, beta, learning_rate, schedule, momentum_rule, phases,
-                               initial_const, adapt, kappa)
-        budget, phases, box = int(budget), int(phases), (float(box[0]), float(box[1]))
+                               initial_const, adapt, kappa, refine)
+        budget, phases, refine = int(budget), int(phases), int(refine)
+        box = (float(box[0]), float(box[1]))
         store_attr()
     def __repr__(self):
         opt = [f"budget={self.budget}", f"beta={self.beta:g}", f"lr={self.learning_rate:g}",
@@ -158,6 +162,7 @@ class BudgetEAD:
         opt += [f"adapt={self.adapt:g}"] if self.adapt else []
         opt += [f"momentum={self.momentum_rule}"] if self.momentum_rule != "paper" else []
         opt += ["exact_prox"] * self.exact_prox + ["warm_start"] * self.warm_start
+        opt += [f"refine={self.refine}"] if self.refine else []
         opt += [f"kappa={self.kappa:g}"] if self.kappa else []
         return f"{self.name}({', '.join(opt)})"
 
@@ -188,19 +193,34 @@ def _phase(self:BudgetEAD, model, run:_Run, start, length:int) -> torch.Tensor:
         x, y = fista_step(y, grad, x, run.x0, alpha, threshold, momentum(k), self.box)
     return succeeded
 
-# %% ../nbs/03b_budget.ipynb #6c445e3e
+# %% ../nbs/03b_budget.ipynb #0654f8ca
+@patch
+def _refine(self:BudgetEAD, model, run:_Run):
+    "`refine` forwards: bisect t in x0 + t·δ, δ the kept perturbation, keeping what is better."
+    delta = run.best_x - run.x0
+    lo, hi = torch.zeros_like(run.best_l1), torch.ones_like(run.best_l1)
+    for _ in range(self.refine):
+        t = (lo + hi) / 2
+        x = run.x0 + t.view(-1, *[1] * (delta.dim() - 1)).to(delta) * delta  # inside the box
+        with torch.no_grad(): ok = margin(model(x), run.cls, self.targeted) < -self.kappa
+        _keep(run, x, ok)
+        hi, lo = torch.where(ok, t, hi), torch.where(ok, lo, t)
+
+# %% ../nbs/03b_budget.ipynb #44eb2187
 @patch
 def _run(self:BudgetEAD, model, x0, cls) -> _Run:
     "The phases in turn: the per-sample state at the end."
     run = _new_run(x0, cls, self.initial_const)
     view = (-1, *[1] * (x0.dim() - 1))
-    for s, length in enumerate(phase_lengths(iterations_for(self.budget), self.phases)):
+    for s, length in enumerate(phase_lengths(iterations_for(self.budget, self.refine),
+                                             self.phases)):
         found = run.best_l1.isfinite().view(view)
         start = torch.where(found, run.best_x, x0) if self.warm_start and s else x0
         succeeded = self._phase(model, run, start, length)
         if not self.adapt:
             run.const, run.lower, run.upper = search_const(run.const, run.lower, run.upper,
                                                            succeeded)
+    self._refine(model, run)
     return run
 
 @patch
@@ -216,15 +236,15 @@ def __call__(self:BudgetEAD,
                                                                                targets, _):
         x0 = x.detach().clone()
         run = self._run(model, x0, targets if self.targeted else labels)
-        T = iterations_for(self.budget)
+        T = iterations_for(self.budget, self.refine)
         its = torch.full((len(x0),), T, dtype=torch.long, device=x0.device)
         res = AttackResult.from_adversarial(model, x0, run.best_x, labels, targets,
-                                            self.targeted, run.best_const, its, 1 + T, T,
-                                            attack=repr(self))
+                                            self.targeted, run.best_const, its,
+                                            1 + T + self.refine, T, attack=repr(self))
     res.time_s = time.perf_counter() - start
     return res
 
-# %% ../nbs/03b_budget.ipynb #cd70c65e
+# %% ../nbs/03b_budget.ipynb #5983717c
 @dataclass
 class BestSeen:
     "Per sample, the least L1 of an adversarial point the model was asked about (inf: none)."

@@ -5,16 +5,18 @@ Adds the least L1 seen among all the model's inputs during the run (`best_seen`)
 
 Writes results/<scale>/budget/<dataset>/runs/<setting>/<slug>.json (one part per batch of images,
 resumable: a part is skipped when present) and, with --summarise, results/<scale>/budget/
-<dataset>/summary.json: per setting and attack, ASR, median L1 (returned and best seen), passes per
-sample, the median-L1 ratio to the best peer with a paired bootstrap 95% interval, and
-attackbenchlib 2.x optimality (its metrics/distances.py `eval_optimality`, clean accuracy 1: the
-attack set holds correctly classified images only).
+<dataset>/summary.json (summary-<n>.json for fewer images than the scale's): per setting and
+attack, ASR, median L1 (returned and best seen), passes per sample, the median-L1 ratio to the
+best peer with a paired bootstrap 95% interval (images resampled), the median per-image L1 ratio
+to the best peer and to EAD.preset("l1-minimal") with theirs, and attackbenchlib 2.x optimality (its
+metrics/distances.py `eval_optimality`, clean accuracy 1: the attack set holds correctly
+classified images only).
 
 Usage: nice -n 10 .venv/bin/python tools/budget_bench.py --dataset mnist --settings untargeted
-       --configs adapt-ista spend ...          (each config: ~3 min per 100 MNIST images, 1 thread)
+       --configs adapt-ista spend ...          (a config: ~2 min per 100 MNIST images on an idle core)
        .venv/bin/python tools/budget_bench.py --dataset mnist --summarise
 """
-import argparse, dataclasses, importlib.util, json, sys
+import argparse, importlib.util, json, sys
 from pathlib import Path
 import numpy as np
 import torch
@@ -26,7 +28,7 @@ from ead_repro.data import load_dataset, select_attack_set
 from ead_repro.evaluate import provenance, write_atomic, to_json
 from ead_repro.models import load_model, model_card
 from ead_repro.sections.peers import (Attack, attack_batch, run_key, peer_scale, run_file, load_run,
-                                      attacks_for, PEERS)
+                                      attacks_for, PEERS, PRESET_ROW)
 
 CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal are set per run
     "spend": ("budget spent: the preset's β, α0, c0, 5 phases, binary search, from x0",
@@ -41,6 +43,10 @@ CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal a
                    dict(phases=1, adapt=1.05, momentum_rule="none")),
     "combined": ("c adapted (γ 1.05), 2 phases, warm start, no momentum",
                  dict(phases=2, adapt=1.05, warm_start=True, momentum_rule="none")),
+    "spend-refine": ("spend + a final bisection of δ's scale (12 forwards)",
+                     dict(phases=5, refine=12)),
+    "warm-refine": ("warm + a final bisection of δ's scale (12 forwards)",
+                    dict(phases=5, warm_start=True, refine=12)),
 }
 
 
@@ -97,6 +103,14 @@ def median_ratio_interval(ours, theirs, resamples=2000, seed=0):
                                                         np.percentile(r, [2.5, 97.5])]
 
 
+def paired_ratio_interval(ours, theirs, resamples=2000, seed=0):
+    "The median of the per-image ratios ours/theirs and its bootstrap 95% interval."
+    r = np.asarray(ours, float) / np.asarray(theirs, float)
+    rng = np.random.default_rng(seed)
+    boot = np.median(r[rng.integers(0, len(r), (resamples, len(r)))], 1)
+    return float(np.median(r)), [float(v) for v in np.percentile(boot, [2.5, 97.5])]
+
+
 def summarise(s, dataset, n, out):
     "summary.json: per setting, every attack's numbers beside the best peer's."
     import importlib.metadata as md
@@ -124,15 +138,22 @@ def summarise(s, dataset, n, out):
         rows = {}
         for a, r in runs.items():
             ratio, ci = median_ratio_interval(l1[a], l1[peer])
+            per_peer, per_peer_ci = paired_ratio_interval(l1[a], l1[peer])
+            per_preset, per_preset_ci = paired_ratio_interval(l1[a], l1[PRESET_ROW])
             rows[a] = {"ASR %": 100 * float(np.isfinite(l1[a]).mean()),
                        "median L1": float(np.median(l1[a])),
                        "median L1 best seen": float(np.median(seen[a][:n])) if a in seen else None,
                        "passes": (r["forward"] + r["backward"]) / r["n"],
                        "ratio to best peer": ratio, "ratio 95% CI": ci,
+                       "per-image ratio to best peer": per_peer,
+                       "per-image ratio to best peer 95% CI": per_peer_ci,
+                       "per-image ratio to preset": per_preset,
+                       "per-image ratio to preset 95% CI": per_preset_ci,
                        "optimality (attackbenchlib 2.x)": dist.eval_optimality(l1[a], best, 1.0),
                        "seconds": r["time_s"]}
         doc["settings"][setting] = dict(best_peer=peer, images=n, rows=rows)
-    path = out / s.name / "budget" / dataset / "summary.json"
+    name = "summary.json" if n == s.images[dataset] else f"summary-{n}.json"
+    path = out / s.name / "budget" / dataset / name
     write_atomic(path, to_json(doc))
     print(path)
 
