@@ -28,7 +28,7 @@ from ead_repro.data import load_dataset, select_attack_set
 from ead_repro.evaluate import provenance, write_atomic, to_json
 from ead_repro.models import load_model, model_card
 from ead_repro.sections.peers import (Attack, attack_batch, run_key, peer_scale, run_file, load_run,
-                                      attacks_for, PEERS, PRESET_ROW)
+                                      attacks_for, PEERS, PRESET_ROW, ATTACKS)
 
 CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal are set per run
     "spend": ("budget spent: the preset's β, α0, c0, 5 phases, binary search, from x0",
@@ -59,10 +59,16 @@ def budget_attack(slug):
     return Attack(f"BudgetEAD ({slug})", f"budget-{slug}", run, repr(BudgetEAD(**kw)), peer=False)
 
 
+def peer_attack(slug):
+    "The peers page's `Attack` of slug `slug` (e.g. 'pdpgd'), or None."
+    return next((a for a in ATTACKS if a.slug == slug), None)
+
+
 def measure(slug, setting, s, dataset, model, card, aset, n, out):
     "Attack the first n images in parts, resuming; each part with best_seen."
-    a = budget_attack(slug)
-    path = out / s.name / "budget" / dataset / "runs" / setting / f"{a.slug}.json"
+    a = peer_attack(slug) or budget_attack(slug)
+    name = f"peer-{a.slug}" if peer_attack(slug) else a.slug
+    path = out / s.name / "budget" / dataset / "runs" / setting / f"{name}.json"
     key = run_key(a, setting, s, card, aset, n)
     doc = json.loads(path.read_text()) if path.exists() else dict(key=key, parts=[])
     if doc["key"] != key: raise SystemExit(f"{path}: made under another key; remove it")
@@ -77,7 +83,8 @@ def measure(slug, setting, s, dataset, model, card, aset, n, out):
         doc["parts"].append(dict(start=i, **part, best_seen_l1=seen.l1.tolist(),
                                  best_seen_skipped=seen.skipped, device="cpu"))
         doc["parts"].sort(key=lambda p: p["start"])
-        doc["provenance"] = provenance(s.name, "cpu", aset.source, s.seed, what=CONFIGS[slug][0])
+        what = CONFIGS[slug][0] if slug in CONFIGS else "a peers page attack, re-run with best_seen"
+        doc["provenance"] = provenance(s.name, "cpu", aset.source, s.seed, what=what)
         write_atomic(path, to_json(doc))
         print(f"{slug} {setting} {j}/{n}", flush=True)
 
@@ -105,7 +112,9 @@ def median_ratio_interval(ours, theirs, resamples=2000, seed=0):
 
 def paired_ratio_interval(ours, theirs, resamples=2000, seed=0):
     "The median of the per-image ratios ours/theirs and its bootstrap 95% interval."
-    r = np.asarray(ours, float) / np.asarray(theirs, float)
+    ours, theirs = np.asarray(ours, float), np.asarray(theirs, float)
+    both_failed = np.isinf(ours) & np.isinf(theirs)
+    r = np.where(both_failed, 1.0, ours / np.where(both_failed, 1.0, theirs))
     rng = np.random.default_rng(seed)
     boot = np.median(r[rng.integers(0, len(r), (resamples, len(r)))], 1)
     return float(np.median(r)), [float(v) for v in np.percentile(boot, [2.5, 97.5])]
@@ -132,6 +141,13 @@ def summarise(s, dataset, n, out):
             runs[r["key"]["attack"]] = r
             parts = json.loads(f.read_text())["parts"]
             seen[r["key"]["attack"]] = np.array([v for p in parts for v in p["best_seen_l1"]])
+        rerun = {}
+        for a in attacks_for(setting):
+            f = out / s.name / "budget" / dataset / "runs" / setting / f"peer-{a.slug}.json"
+            if not f.exists() or load_run(f)["n"] < n: continue
+            parts = json.loads(f.read_text())["parts"]
+            seen[a.name] = np.array([v for p in parts for v in p["best_seen_l1"]])
+            rerun[a.name] = float(np.median(load_run(f)["l1"][:n]))
         l1 = {a: r["l1"][:n] for a, r in runs.items()}
         best = np.min(np.stack(list(l1.values())), 0)
         peer = min((a for a in runs if a in PEERS), key=lambda a: np.median(l1[a]))
@@ -143,6 +159,7 @@ def summarise(s, dataset, n, out):
             rows[a] = {"ASR %": 100 * float(np.isfinite(l1[a]).mean()),
                        "median L1": float(np.median(l1[a])),
                        "median L1 best seen": float(np.median(seen[a][:n])) if a in seen else None,
+                       "median L1 of the re-run": rerun.get(a),
                        "passes": (r["forward"] + r["backward"]) / r["n"],
                        "ratio to best peer": ratio, "ratio 95% CI": ci,
                        "per-image ratio to best peer": per_peer,
