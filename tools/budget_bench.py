@@ -47,6 +47,8 @@ CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal a
                      dict(phases=5, refine=12)),
     "warm-refine": ("warm + a final bisection of δ's scale (12 forwards)",
                     dict(phases=5, warm_start=True, refine=12)),
+    "warm-refine-beta-d": ("warm-refine with β = 0.05·784/d, for CIFAR-10's d = 3072",
+                           dict(phases=5, warm_start=True, refine=12, beta=0.05 * 784 / 3072)),
 }
 
 
