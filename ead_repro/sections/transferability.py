@@ -54,12 +54,13 @@ def target_folder(run:SectionRun, # the section's run at a scale
 
 def _target_job(run:SectionRun) -> list:
     "A file job that trains the target as the `distilled` scale's distillation does; [] if shipped."
-    folder, plan = target_folder(run), DISTILLATIONS.get(run.options.get("distilled"))
+    d = run.options.get("distilled")
+    folder, plan = target_folder(run), DISTILLATIONS.get(d)
     if folder is None: return []
     make = lambda p, log: train_distilled("mnist", 100, plan, p.parent, log, run.device)
     done = lambda p: trained("mnist", 100, plan, p.parent)
-    return [FileJob(f"the target {TARGET} ({plan.describe('mnist')})", folder / f"{TARGET}.json",
-                    make, done)]
+    what = f"the target {TARGET} (T = 100, as the {d} distillation trains it)"
+    return [FileJob(what, folder / f"{TARGET}.json", make, done)]
 
 def transfer_jobs(run:SectionRun, # the section's run at a scale
                  ) -> list:
