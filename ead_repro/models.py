@@ -357,7 +357,9 @@ def _where_found(name:str, # the checkpoint just written
     "How `load_model` finds checkpoint `name` written into `folder`, in words."
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        first = find_checkpoint(name)
+        try: first = find_checkpoint(name)
+        except FileNotFoundError:  # a folder off the search path: only its own name finds it
+            return f"load it with load_model({name!r}, folder={str(folder)!r})"
     if first.resolve() == Path(folder).resolve(): return f"load_model({name!r}) finds it"
     return (f"load_model({name!r}) finds the one in {first} first: load this one with "
             f"load_model({name!r}, folder={str(folder)!r}), or train it with --name NAME")
