@@ -284,7 +284,10 @@ class AttackJob:
     model: str = None  # the checkpoint attacked; None: the data set's committed model
     checkpoints: str = None  # where that checkpoint is; None: the package's `CHECKPOINTS`
     under: str = None  # the folder under records/ of its store; None: the model's (data set's)
-    keep: str = "figures"  # adversarial images kept: "figures" (Figures 6-7's) or "all"
+    keep: object = "figures"  # images kept: "figures" (6-7's), "all", or (aset) -> positions
+    setup: Callable = None  # (device) -> (model, card, attack set) of its network; None: setup_run
+    key: Callable = None  # (card, attack set) -> more fields of its store's key; None: none
+    batch: int = None  # FGM / I-FGM: most (image, ε) rows per model call; None: the attack's
 
     @property
     def spec(self) -> dict: return attack_spec(self.row)  # the attack (`attack_spec`)
@@ -300,8 +303,11 @@ class AttackJob:
 def job_attack(job:AttackJob, # the job
                scale, # a name in `SCALES` or a `Scale`
               ) -> object:
-    "The attack `job` runs at `scale`: the scale's budget, the job's κ."
-    return make_attack(job.spec, scale, kappa=job.kappa or 0.0)
+    "The attack `job` runs at `scale`: the scale's budget, the job's κ (and FGM's `batch`)."
+    attack = make_attack(job.spec, scale, kappa=job.kappa or 0.0)
+    if job.batch is not None and job.spec["kind"] in ("fgm", "ifgm"):
+        attack.batch_size = job.batch
+    return attack
 
 def job_folder(job:AttackJob, # the job
                scale, # a name in `SCALES` or a `Scale`
@@ -324,6 +330,7 @@ def job_store(job:AttackJob, # the job
     key = {**store_key(job.spec, s, card, aset), "attack": job.slug,
            "settings": repr(job_attack(job, s))}
     if job.keep == "all": key["kept"] = "every adversarial image"
+    if job.key is not None: key.update(job.key(card, aset))
     return job_folder(job, s, dataset, out), key
 
 # %% ../nbs/06_runner.ipynb #3f79a94e
@@ -413,12 +420,14 @@ def _record_sessions(jobs:dict, where:dict, groups:list, s:Scale, device, aset, 
 def _kept(job:AttackJob, aset) -> list:
     "The image positions whose adversarial images `job`'s store keeps."
     if job.keep == "all": return list(range(len(aset)))
+    if callable(job.keep): return list(job.keep(aset))
     return figure_rows(aset) if attack_slug(job.spec) in _FIGURE_SLUGS else ()
 
 def _run_network(jobs:dict, s:Scale, dataset:str, out, device, progress:bool, log, after) -> dict:
     "Fill the stores of `jobs` ({slug: job}, one network), resuming; {slug: rows computed now}."
     sh, first = shard(), next(iter(jobs.values()))
-    model, card, aset = setup_run(dataset, s, device, first.model, first.checkpoints)
+    model, card, aset = (first.setup(device) if first.setup is not None else
+                         setup_run(dataset, s, device, first.model, first.checkpoints))
     where = {slug: job_store(j, s, dataset, out, card, aset) for slug, j in jobs.items()}
     attacks = {slug: job_attack(j, s) for slug, j in jobs.items()}
     groups, what = joint_runs(attacks), first.under or first.model or dataset
@@ -454,8 +463,8 @@ def run_jobs(jobs:list, # `AttackJob`s (a store named twice is filled once)
     "Fill every job's record store, resuming; {store folder under records/: rows computed now}."
     s, networks, computed = get_scale(scale), {}, {}
     for j in jobs:
-        networks.setdefault((j.model, j.checkpoints, j.under), {}).setdefault(j.slug, j)
-    for (model, _, under), net in networks.items():
+        networks.setdefault((j.model, j.checkpoints, j.under, j.setup), {}).setdefault(j.slug, j)
+    for (model, _, under, _), net in networks.items():
         done = _run_network(net, s, dataset, out, device, progress, log, after)
         computed.update({f"{under or model or dataset}/{k}": n for k, n in done.items()})
     return computed
@@ -724,15 +733,18 @@ def _one_or_all(values:set):
     "The single value of `values`, or all of them sorted (a report made from mixed runs says so)."
     return next(iter(values)) if len(values) == 1 else sorted(values)
 
-def _report_provenance(section:Section, s:Scale, dataset:str, stores:dict, device) -> dict:
+def _report_provenance(section:Section, s:Scale, dataset:str, stores:dict, device,
+                       own:dict) -> dict:
+    "The stores' sessions and keys in words; the card and data set are `own`'s where it has them."
     sessions = [x for st in stores.values() for x in st.meta["sessions"]]
     sources = sorted({x.get("data_source") for x in sessions if x.get("data_source")})
     devices = sorted({f"{x.get('device')} ({x.get('device_name')})" for x in sessions})
     keys = [st.meta["key"] for st in stores.values()]
     source = sources[0] if len(sources) == 1 else (sources or None)
+    card = own["model_card"] if "model_card" in own else model_card(dataset)
     return provenance(s.name, device, source, s.seed, experiment=section.name,
-                      dataset=DATASETS[dataset], devices_used=devices,
-                      model_card=model_card(dataset), scale_settings=dataclasses.asdict(s),
+                      dataset=own.get("dataset") or DATASETS[dataset], devices_used=devices,
+                      model_card=card, scale_settings=dataclasses.asdict(s),
                       model_epochs=_one_or_all({k["model_epochs"] for k in keys}),
                       model_accuracy=_one_or_all({k["model_accuracy"] for k in keys}))
 
@@ -769,9 +781,9 @@ def write_report(section:Section, # the section reported
     parts = (section.table or rows_table)(run, stores, records)
     done = {j.label: _complete_images(records.get(j)) for j in jobs}
     missing = {r: s.images - n for r, n in done.items() if n < s.images}
-    prov = {**_report_provenance(section, s, dataset, stores, device),
-            **({"section_settings": _plain(run.options)} if run.options else {}),
-            **parts.get("provenance", {})}
+    own = parts.get("provenance", {})
+    prov = {**_report_provenance(section, s, dataset, stores, device, own),
+            **({"section_settings": _plain(run.options)} if run.options else {}), **own}
     claims = [c.as_dict() for c in check_claims(parts["ours"], section, dataset)]
     if parts.get("support") and records:
         per_row = {j.label: r for j, r in records.items()}
@@ -913,16 +925,16 @@ def run_section(section:Section, # the section to run
     _check_section(section, s, dataset, rows)
     if section.run is not None:
         return section.run(section, s, dataset, out, figures, device, progress, log)
-    t0, run, computed = time.time(), section_run(section, s, dataset, out, device), {}
+    t0, run, computed, made = time.time(), section_run(section, s, dataset, out, device), {}, []
     jobs = section_jobs(run) if rows is None else [AttackJob(r) for r in rows]
     refresh = lambda: write_report(section, run.scale, dataset, out, device, log=None)
     for block in job_blocks(jobs):  # in the order declared: files, then the attacks needing them
-        if isinstance(block[0], FileJob): make_files(block, log)
+        if isinstance(block[0], FileJob): made += make_files(block, log)
         else: computed.update(run_jobs(block, run.scale, dataset, out, device, progress, log,
                                        after=refresh))
     if not shard().main: return {"computed": computed, "time_s": time.time() - t0}
     rep = write_report(section, run.scale, dataset, out, device, log)
-    only_missing = not any(computed.values())
+    only_missing = not any(computed.values()) and not made
     rep["figures"] = [] if figures is None else draw_figures(
         section, run.scale, dataset, out, figures, rep, only_missing=only_missing)
     rep["computed"], rep["time_s"] = computed, time.time() - t0

@@ -7,7 +7,8 @@ thread count on two machines of this project's kind differ by up to ~5% in one a
 (measured when the section layout landed), from the CPUs' floating-point paths. (When the code
 changes, old and new are compared bit for bit on one machine; this test is what stays in CI.) The
 rows cover each update rule of the attack loop: Adam on tanh (COV, which C&W is at β = 0), FISTA
-with both decision rules, FGM's ε search and I-FGM."""
+with both decision rules, FGM's ε search and I-FGM. The ImageNet section's committed `cpu` stores
+are found under the keys its jobs make now, with nothing left to do."""
 import json
 import pytest
 import torch
@@ -46,3 +47,20 @@ def test_quick_results_reproduced(dataset, one_thread):
         assert (ours["ASR"] == want["ASR"]).all(), f"{dataset} {section}: ASR\n{ours}\n{want}"
         diff = largest_difference(ours, want)
         assert diff < 0.01, f"{dataset} {section}: largest difference {diff:.2%}\n{ours}\n{want}"
+
+
+def test_imagenet_cpu_records_resume(one_thread):
+    "The ImageNet section's committed cpu stores, under the keys its jobs make now: nothing to do."
+    from ead_repro.evaluate import RecordStore, to_json
+    from ead_repro.runner import AttackJob, job_store, open_store, section_jobs
+    from ead_repro.sections import imagenet as im
+    run = im.imagenet_run("cpu", ROOT / "results")
+    try: model, card, aset = im.imagenet_setup(run)
+    except (ImportError, FileNotFoundError) as e: pytest.skip(f"no ImageNet model or photos: {e}")
+    jobs = [j for j in section_jobs(run) if isinstance(j, AttackJob)]
+    assert [j.row for j in jobs] == im.RUN_ORDER
+    for j in jobs:
+        folder, key = job_store(j, run.scale, "imagenet", run.out, card, aset)
+        assert RecordStore(folder).meta["key"] == json.loads(to_json(key)), f"{j.row}: another key"
+        assert len(open_store(folder, key).done()) == len(aset) == 18, j.row  # 0 rows to do
+    assert im.figure1_todo(run) == 0  # Figure 1's store, under its key

