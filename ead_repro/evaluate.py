@@ -268,11 +268,12 @@ def _part_files(self:RecordStore) -> list:
     return sorted(d.glob("part-*.json")) if d.exists() else []
 
 def _save_images(path:Path, x_adv:dict):
-    "Kept images {(image, target): C×H×W array} as one `.npz` (image, target, x_adv), atomically."
+    "Kept images {(image, target): C×H×W array} as one compressed `.npz`, atomically."
     keys = list(x_adv)
     buf = io.BytesIO()
-    np.savez(buf, image=np.array([k[0] for k in keys]), target=np.array([k[1] for k in keys]),
-             x_adv=np.stack([np.asarray(x_adv[k], dtype=np.float32) for k in keys]))
+    np.savez_compressed(buf, image=np.array([k[0] for k in keys]),  # lossless, half the bytes
+                        target=np.array([k[1] for k in keys]),
+                        x_adv=np.stack([np.asarray(x_adv[k], dtype=np.float32) for k in keys]))
     write_atomic(path, buf.getvalue())
 
 @patch
