@@ -60,13 +60,14 @@ def clip_to_ball(x:torch.Tensor, # N×C×H×W images
                  x0:torch.Tensor, # N×C×H×W centres of the balls (the original images)
                  eps:torch.Tensor, # radius per sample (N,)
                  norm:str, # "l1", "l2" or "linf"
+                 sphere:bool=False, # L1, L2: rescale x − x0 to norm ε always (the authors' code)
                 ) -> torch.Tensor:
-    "ε-ball clipping: a point of {‖x − x0‖ ≤ ε}; L∞ clamps, L1 and L2 rescale x − x0."
+    "ε-ball clipping: a point of {‖x − x0‖ ≤ ε} (`sphere`: = ε); L∞ clamps, L1, L2 rescale."
     d, e = x - x0, _bcast(eps, x)
     if _check_norm(norm) == "linf": return x0 + torch.maximum(torch.minimum(d, e), -e)
     n = d.flatten(1).abs().sum(1) if norm == "l1" else d.flatten(1).norm(dim=1)
-    scale = (eps / n.clamp_min(torch.finfo(x.dtype).tiny)).clamp(max=1)
-    return x0 + d * _bcast(scale, d)
+    scale = eps / n.clamp_min(torch.finfo(x.dtype).tiny)
+    return x0 + d * _bcast(scale if sphere else scale.clamp(max=1), d)
 
 def fgm_step(x:torch.Tensor, # N×C×H×W current images
              g:torch.Tensor, # ∇J at them
@@ -96,14 +97,15 @@ def loss_grad(model:nn.Module, # the classifier, returning logits
     return torch.cat(out), calls
 
 # %% ../nbs/04_baselines.ipynb #8050704c
-def _ifgm(model, x0, cls, eps, norm, targeted, n_iter, box, batch_size):
+def _ifgm(model, x0, cls, eps, norm, targeted, n_iter, box, batch_size, sphere=False):
     "I-FGM for each row: n_iter FGM steps of ε/n_iter, each followed by ε-ball and box clipping."
     x, calls = x0, 0
     for _ in range(n_iter):
         g, c = loss_grad(model, x, cls, batch_size)
         calls += c
-        x = clip_to_ball(fgm_step(x, g, eps / n_iter, norm, targeted, box), x0, eps, norm)
-    return x, calls
+        x = fgm_step(x, g, eps / n_iter, norm, targeted, box)
+        x = clip_to_ball(x, x0, eps, norm, sphere)
+    return x.clamp(*box), calls  # the ball stays in the box; the sphere can leave it
 
 def _keep_first(ok, active, xr, block, x_adv, eps, tried):
     "Record each active image's first success in `block` (`ok`: A×C); return those still searching."
@@ -126,6 +128,7 @@ def grid_search(model:nn.Module, # the classifier, returning logits
                 n_iter:int=10, # I-FGM iterations
                 box:tuple=(0., 1.), # the image box
                 batch_size:int=500, # most (image, ε) rows per model call
+                sphere:bool=False, # I-FGM-L1/L2: the authors' ε-sphere instead of the ball
                ) -> dict:
     "Per image, the smallest ε of `grid` whose (I-)FGM example succeeds; that example; costs."
     N, targeted = len(x0), targets is not None
@@ -143,7 +146,8 @@ def grid_search(model:nn.Module, # the classifier, returning logits
         A, C = len(active), len(block)
         rows, e = active.repeat_interleave(C), block.repeat(A)
         if iterative:
-            xr, c = _ifgm(model, x0[rows], cls[rows], e, norm, targeted, n_iter, box, batch_size)
+            xr, c = _ifgm(model, x0[rows], cls[rows], e, norm, targeted, n_iter, box, batch_size,
+                          sphere)
             n_fwd += c
             n_bwd += c
         else: xr = (x0[rows] + _bcast(e, d) * d[rows]).clamp(*box)
@@ -163,8 +167,9 @@ class FGM:
                  n_iter:int=10, # I-FGM iterations (the paper: 10, the CleverHans default)
                  box:tuple=(0., 1.), # the image box of Eq. (7)
                  batch_size:int=500, # most (image, ε) rows per model call
+                 sphere:bool=False, # I-FGM-L1/L2: rescale onto the ε-sphere (the authors' code)
                 ):
-        self.norm, self.iterative = _check_norm(norm), iterative
+        self.norm, self.iterative, self.sphere = _check_norm(norm), iterative, bool(sphere)
         self.n_iter, self.batch_size = int(n_iter), int(batch_size)
         self.box = (float(box[0]), float(box[1]))
         if not self.box[0] < self.box[1]:
@@ -183,7 +188,8 @@ class FGM:
     def __repr__(self):
         g = self.grid
         return (f"{self.name}(ε grid {g[0].item():.4g}..{g[-1].item():.4g}, {len(g)} values"
-                f"{f', {self.n_iter} iterations' if self.iterative else ''})")
+                f"{f', {self.n_iter} iterations' if self.iterative else ''}"
+                f"{', ε-sphere' if self.sphere else ''})")
 
 # %% ../nbs/04_baselines.ipynb #72c0be2e
 @patch
@@ -199,7 +205,7 @@ def __call__(self:FGM,
     with attack_context(model, x0, labels, targets, targets is not None, self.box) as checked:
         labels, targets, _ = checked
         r = grid_search(model, x0, labels, targets, self.grid.to(x0), self.norm, self.iterative,
-                        self.n_iter, self.box, self.batch_size)
+                        self.n_iter, self.box, self.batch_size, self.sphere)
         res = AttackResult.from_adversarial(
             model, x0, r["x_adv"], labels, targets, const=r["eps"], iterations=r["tried"],
             n_forward=r["n_forward"] + 1, n_backward=r["n_backward"], attack=repr(self),
