@@ -705,13 +705,15 @@ def claim_support(section:Section, # whose claims
                   dataset:str=None, # the data set
                   n_boot:int=100, # resamples
                   seed:int=0, # seeds the draws
+                  layout:Callable=None, # (case table of `records`) -> the claims' table; None: rows
                  ) -> list:
     "Per claim: {support, interval}: the share of image resamples holding it, 90% intervals."
+    layout = layout or (lambda t: t.reindex(section.rows))
     rng, held, nums = np.random.default_rng(seed), [], []
     per = {row: image_cases(r) for row, r in records.items()}
     images = sorted(set().union(*(r["image"] for r in records.values())))
     for _ in range(n_boot):
-        t = weighted_case_table(per, draw_images(images, rng)).reindex(section.rows)
+        t = layout(weighted_case_table(per, draw_images(images, rng)))
         cs = check_claims(t, section, dataset)
         held.append([c.held for c in cs])
         nums.append([_flat_numbers(c.numbers) for c in cs])
@@ -785,9 +787,12 @@ def write_report(section:Section, # the section reported
     prov = {**_report_provenance(section, s, dataset, stores, device, own),
             **({"section_settings": _plain(run.options)} if run.options else {}), **own}
     claims = [c.as_dict() for c in check_claims(parts["ours"], section, dataset)]
-    if parts.get("support") and records:
-        per_row = {j.label: r for j, r in records.items()}
-        for c, sup in zip(claims, claim_support(section, per_row, dataset)): c.update(sup)
+    sup = parts.get("support")  # True: the rows' records; or {records, layout} of the table's own
+    if sup and records:
+        per_row = {j.label: r for j, r in records.items()} if sup is True else sup["records"]
+        layout = None if sup is True else sup.get("layout")
+        for c, x in zip(claims, claim_support(section, per_row, dataset, layout=layout)):
+            c.update(x)
     saved = _saved(run, jobs, stores, done, missing, parts)
     folder = report_dir(out, s, section.name, dataset)
     save_tables(folder / "tables.json", {"ours": parts["ours"], "paper": parts["paper"]}, prov,

@@ -22,9 +22,9 @@ from .distillation import DISTILLATIONS, train_distilled, trained
 
 # %% auto #0
 __all__ = ['PAPER_KAPPAS', 'KAPPA_ROWS', 'REFERENCE_ROWS', 'TARGET', 'TRANSFER_SCALES', 'SECTION', 'source_attacks',
-           'target_folder', 'transfer_jobs', 'transfer_records', 'paper_transfer', 'transfer_table',
-           'claim_ead_transfers_better', 'claim_ead_near_all', 'claim_little_transfers', 'plot_transfer',
-           'EADUnshiftedAbort', 'abort_check', 'transfer_report']
+           'target_folder', 'transfer_jobs', 'transfer_records', 'paper_transfer', 'transfer_table', 'as_transferred',
+           'by_attack_kappa', 'claim_ead_transfers_better', 'claim_ead_near_all', 'claim_little_transfers',
+           'plot_transfer', 'EADUnshiftedAbort', 'abort_check', 'transfer_report']
 
 # %% ../../nbs/sections/05_transferability.ipynb #587a6d3f
 PAPER_KAPPAS = tuple(range(0, 65, 5))  # Table 13's κ
@@ -103,11 +103,19 @@ def paper_transfer() -> pd.DataFrame:
 def transfer_table(examples:dict, # {(row, κ label): `transfer_records`}
                   ) -> pd.DataFrame:
     "Transfer ASR and distortions (best, average, worst case) per (attack, κ)."
-    as_transfer = {f"{a} κ={k}": r.assign(success=r["transferred"])
-                   for (a, k), r in examples.items()}
-    t = case_table(as_transfer)
-    t.index = pd.MultiIndex.from_tuples(list(examples), names=["attack", "kappa"])
-    return t
+    return by_attack_kappa(case_table(as_transferred(examples)), list(examples))
+
+def as_transferred(examples:dict, # {(row, κ label): `transfer_records`}
+                  ) -> dict:
+    "{'row κ=label': the records with `success` = transferred}: what the case tables count."
+    return {f"{a} κ={k}": r.assign(success=r["transferred"]) for (a, k), r in examples.items()}
+
+def by_attack_kappa(t:pd.DataFrame, # a case table of `as_transferred` records
+                    keys:list, # their (row, κ label) keys, in order
+                   ) -> pd.DataFrame:
+    "`t` indexed by (attack, κ label), as `transfer_table` is."
+    t = t.reindex([f"{a} κ={k}" for a, k in keys])
+    return t.set_axis(pd.MultiIndex.from_tuples(keys, names=["attack", "kappa"]))
 
 # %% ../../nbs/sections/05_transferability.ipynb #620e2589
 def _asr(t, row, kappa, case) -> float:
@@ -259,9 +267,12 @@ def transfer_report(run:SectionRun, # the section's run at a scale
             else paper.iloc[:0] * np.nan)
     ours = mask_unmeasured(ours, run.scale)
     both = pd.concat({"ours": ours, "paper": paper.reindex(ours.index)}, names=["source"])
+    support = {"records": as_transferred(ex),  # the claims over image resamples
+               "layout": lambda t: by_attack_kappa(t, list(ex))}
     return dict(ours=ours, paper=paper, csv=both.reorder_levels([1, 2, 0]).sort_index().to_csv(),
                 files={"examples.csv": _examples_csv(ex)}, saved={"margins": _margins(ex)},
-                provenance={"target_card": model_card(TARGET, target_folder(run))})
+                provenance={"target_card": model_card(TARGET, target_folder(run))},
+                support=support if ex else None)
 
 # %% ../../nbs/sections/05_transferability.ipynb #fcf0d470
 def _plan(section, scale, dataset:str, out, figures) -> list:
