@@ -232,16 +232,21 @@ def distillation_table(run:SectionRun, # the section's run at a scale
     "Tables 11-12's layout ((T, attack) rows), the students' logit profiles: the report's parts."
     plan, ds = run.options["networks"], run.dataset
     temps = plan.temperatures[ds]
-    parts = {float(T): case_table({j.row: r for j, r in records.items()
-                                   if j.model == network_name(ds, T)}).reindex(ROWS)
-             for T in temps}
-    ours = mask_unmeasured(pd.concat(parts, names=["T", "attack"]), run.scale)
+    per = {(float(T), j.row): r for T in temps for j, r in records.items()
+           if j.model == network_name(ds, T)}  # (T, attack) -> records
+    label = lambda T, a: f"{a} T={T:g}"
+    t = case_table({label(*k): r for k, r in per.items()})
+    layout = lambda t: t.reindex([label(T, a) for T in temps for a in ROWS]).set_axis(
+        pd.MultiIndex.from_product([[float(T) for T in temps], ROWS], names=["T", "attack"]))
+    ours = mask_unmeasured(layout(t), run.scale)
     paper = paper_distillation(run.section.tables[ds])
     test = load_dataset(ds, "test")
     profiles = {f"{T:g}": logit_profile(load_model(network_name(ds, T), models_dir(run)), test)
                 for T in temps if trained(ds, T, plan, models_dir(run))}
+    support = {"records": {label(*k): r for k, r in per.items()}, "layout": layout}
     return dict(ours=ours, paper=paper, csv=side_by_side(ours, paper).to_csv(),
-                saved={"profiles": profiles}, provenance=_provenance(run, plan))
+                saved={"profiles": profiles}, provenance=_provenance(run, plan),
+                support=support if per else None)
 
 def side_by_side(ours:pd.DataFrame, # (T, attack) rows
                  paper:pd.DataFrame, # the paper's
