@@ -148,8 +148,8 @@ _CPU100_MAKE = dataclasses.replace(SCALES["cpu100"], binary_search_steps=5, init
 ADV_TRAININGS = {
     "smoke": AdvTraining(made_at(SCALES["smoke"], 4, False, 4), epochs=1, clean_images=500,
                          warm_start=True, common_set=True,
-                         note="CI: 4 examples per method, one epoch on 500 clean images; "
-                              "the numbers mean nothing"),
+                         note="CI: 4 examples per method, one epoch on 500 clean images from "
+                              "the committed checkpoint; the numbers mean nothing"),
     "quick": AdvTraining(made_at(_QUICK_MAKE, 100, False), epochs=1, repeat=90, warm_start=True,
                          note="CPU: 100 training images × 1 random target, examples made with "
                               "3 × 500 iterations, each repeated 90 times (the paper's 13% "
