@@ -24,13 +24,13 @@ from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_tab
 # %% auto #0
 __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale',
            'attack_spec', 'attack_slug', 'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir',
-           'store_key', 'run_provenance', 'open_store', 'AttackJob', 'job_attack', 'job_folder', 'job_store',
-           'joint_runs', 'run_shared', 'run_jobs', 'run_rows', 'section_scale', 'SectionRun', 'section_run',
-           'section_jobs', 'job_blocks', 'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores',
-           'rows_table', 'Claim', 'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame',
-           'draw_images', 'claim_support', 'write_report', 'beta_series', 'save_figure', 'figure_path', 'plot_beta',
-           'beta_figures', 'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table',
-           'describe_report', 'figure_links', 'show_figures']
+           'store_key', 'run_provenance', 'open_store', 'AttackJob', 'job_scale', 'job_attack', 'job_folder',
+           'job_store', 'joint_runs', 'run_shared', 'job_complete', 'run_jobs', 'run_rows', 'section_scale',
+           'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'FileJob', 'make_files', 'mask_unmeasured',
+           'section_table', 'job_stores', 'rows_table', 'Claim', 'table_value', 'any_missing', 'check_claims',
+           'claim_verdict', 'claims_frame', 'draw_images', 'claim_support', 'write_report', 'beta_series',
+           'save_figure', 'figure_path', 'plot_beta', 'beta_figures', 'draw_figures', 'run_section', 'results_root',
+           'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -288,6 +288,7 @@ class AttackJob:
     setup: Callable = None  # (device) -> (model, card, attack set) of its network; None: setup_run
     key: Callable = None  # (card, attack set) -> more fields of its store's key; None: none
     batch: int = None  # FGM / I-FGM: most (image, ε) rows per model call; None: the attack's
+    scale: Scale = field(default=None, hash=False)  # its own budget and images; None: the run's
 
     @property
     def spec(self) -> dict: return attack_spec(self.row)  # the attack (`attack_spec`)
@@ -300,6 +301,13 @@ class AttackJob:
         return self.row + kappa + ("" if self.model is None else f" on {self.model}")
 
 # %% ../nbs/06_runner.ipynb #9ae3fcd8
+def job_scale(job:AttackJob, # the job
+              scale, # the run's scale (a name in `SCALES` or a `Scale`)
+             ) -> Scale:
+    "The scale `job` runs at: its own `scale` (filed under the run's scale's name), else the run's."
+    s = get_scale(scale)
+    return s if job.scale is None else dataclasses.replace(job.scale, name=s.name)
+
 def job_attack(job:AttackJob, # the job
                scale, # a name in `SCALES` or a `Scale`
               ) -> object:
@@ -416,6 +424,36 @@ def _record_sessions(jobs:dict, where:dict, groups:list, s:Scale, device, aset, 
                     f"{todo} of {total} rows to do{joint}")
         if todo: open_store(*where[slug], run_provenance(s, device, aset, card, attack=slug))
 
+# %% ../nbs/06_runner.ipynb #c1a0d7e6
+def _job_card(job:AttackJob, dataset:str) -> dict:
+    "The card of the checkpoint `job` attacks where one is on disk and named; else None."
+    name = job.model if job.setup is not None else job.model or dataset
+    if name is None: return None  # its own network (`setup`): known once it is set up
+    try: return model_card(name, job.checkpoints)
+    except FileNotFoundError: return None
+
+def job_complete(job:AttackJob, # the job
+                 scale, # the run's scale (a name in `SCALES` or a `Scale`)
+                 dataset:str, # "mnist" or "cifar"
+                 out, # results root
+                ) -> bool:
+    "Whether `job`'s store holds every row of its scale, under a key that agrees with the job."
+    s = job_scale(job, scale)
+    folder = job_folder(job, s, dataset, out)
+    if not (folder / "meta.json").exists(): return False
+    st = RecordStore(folder)
+    key = st.meta["key"]
+    want = dict(attack=job.slug, settings=repr(job_attack(job, s)), seed=s.seed, images=s.images,
+                targets="all" if s.all_targets else "average",
+                setting=None if s.setting == "library" else s.setting)
+    if any(key.get(k) != v for k, v in want.items()): return False
+    card = _job_card(job, dataset)
+    model = [card["name"], card["epochs"], card.get("test_accuracy")] if card else None
+    if model and [key.get(k) for k in ("model", "model_epochs", "model_accuracy")] != model:
+        return False
+    r = st.records()
+    return len(r) > 0 and len(r) == s.images * int(r["n_targets"].iloc[0])
+
 # %% ../nbs/06_runner.ipynb #c6754030
 def _kept(job:AttackJob, aset) -> list:
     "The image positions whose adversarial images `job`'s store keeps."
@@ -426,11 +464,17 @@ def _kept(job:AttackJob, aset) -> list:
 def _run_network(jobs:dict, s:Scale, dataset:str, out, device, progress:bool, log, after) -> dict:
     "Fill the stores of `jobs` ({slug: job}, one network), resuming; {slug: rows computed now}."
     sh, first = shard(), next(iter(jobs.values()))
+    what = first.under or first.model or dataset
+    if all(job_complete(j, s, dataset, out) for j in jobs.values()):  # the network not needed
+        for n, (slug, j) in enumerate(jobs.items(), 1):
+            if sh.main and log: log(f"[{s.name} {what} {n}/{len(jobs)}] {j.label} ({slug}): "
+                                    "0 rows to do (complete; its network not loaded)")
+        return {slug: 0 for slug in jobs}
     model, card, aset = (first.setup(device) if first.setup is not None else
                          setup_run(dataset, s, device, first.model, first.checkpoints))
     where = {slug: job_store(j, s, dataset, out, card, aset) for slug, j in jobs.items()}
     attacks = {slug: job_attack(j, s) for slug, j in jobs.items()}
-    groups, what = joint_runs(attacks), first.under or first.model or dataset
+    groups = joint_runs(attacks)
     if sh.main: _record_sessions(jobs, where, groups, s, device, aset, card, what, log)
     sh.sync()  # every store exists, the session recorded: the others only read meta.json
     stores = {slug: open_store(*where[slug]) for slug in jobs}
@@ -462,10 +506,13 @@ def run_jobs(jobs:list, # `AttackJob`s (a store named twice is filled once)
             ) -> dict:
     "Fill every job's record store, resuming; {store folder under records/: rows computed now}."
     s, networks, computed = get_scale(scale), {}, {}
-    for j in jobs:
-        networks.setdefault((j.model, j.checkpoints, j.under, j.setup), {}).setdefault(j.slug, j)
-    for (model, _, under, _), net in networks.items():
-        done = _run_network(net, s, dataset, out, device, progress, log, after)
+    for j in jobs:  # one network: one checkpoint or `setup`, one folder, one scale
+        own = None if j.scale is None else repr(j.scale)
+        networks.setdefault((j.model, j.checkpoints, j.under, j.setup, own), {}).setdefault(
+            j.slug, j)
+    for (model, _, under, _, _), net in networks.items():
+        js = job_scale(next(iter(net.values())), s)
+        done = _run_network(net, js, dataset, out, device, progress, log, after)
         computed.update({f"{under or model or dataset}/{k}": n for k, n in done.items()})
     return computed
 
@@ -782,15 +829,17 @@ def write_report(section:Section, # the section reported
     records = {j: r for j, r in ((j, st.records()) for j, st in stores.items()) if len(r)}
     parts = (section.table or rows_table)(run, stores, records)
     done = {j.label: _complete_images(records.get(j)) for j in jobs}
-    missing = {r: s.images - n for r, n in done.items() if n < s.images}
+    need = {j.label: job_scale(j, s).images for j in jobs}
+    missing = {r: need[r] - n for r, n in done.items() if n < need[r]}
     own = parts.get("provenance", {})
     prov = {**_report_provenance(section, s, dataset, stores, device, own),
             **({"section_settings": _plain(run.options)} if run.options else {}), **own}
     claims = [c.as_dict() for c in check_claims(parts["ours"], section, dataset)]
-    sup = parts.get("support")  # True: the rows' records; or {records, layout} of the table's own
-    if sup and records:
-        per_row = {j.label: r for j, r in records.items()} if sup is True else sup["records"]
-        layout = None if sup is True else sup.get("layout")
+    sup = parts.get("support")  # True: its rows' records; a layout of them; {records, layout}
+    per_row = {j.label: r for j, r in records.items() if j.scale is None}  # on the run's images
+    if isinstance(sup, dict): per_row, layout = sup["records"], sup.get("layout")
+    else: layout = sup if callable(sup) else None
+    if sup and per_row:
         for c, x in zip(claims, claim_support(section, per_row, dataset, layout=layout)):
             c.update(x)
     saved = _saved(run, jobs, stores, done, missing, parts)

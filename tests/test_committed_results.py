@@ -8,7 +8,11 @@ thread count on two machines of this project's kind differ by up to ~5% in one a
 changes, old and new are compared bit for bit on one machine; this test is what stays in CI.) The
 rows cover each update rule of the attack loop: Adam on tanh (COV, which C&W is at β = 0), FISTA
 with both decision rules, FGM's ε search and I-FGM. The ImageNet section's committed `cpu` stores
-are found under the keys its jobs make now, with nothing left to do."""
+are found under the keys its jobs make now, with nothing left to do. So are the adversarial-training
+section's committed `quick` stores: its examples under the keys its jobs make now, the retrained
+models' committed cards with the recipes of those examples (no network to retrain), and every
+attack on them complete (no network to load), so that the report rebuilt from them is the
+committed one."""
 import json
 import pytest
 import torch
@@ -64,3 +68,32 @@ def test_imagenet_cpu_records_resume(one_thread):
         assert RecordStore(folder).meta["key"] == json.loads(to_json(key)), f"{j.row}: another key"
         assert len(open_store(folder, key).done()) == len(aset) == 18, j.row  # 0 rows to do
     assert im.figure1_todo(run) == 0  # Figure 1's store, under its key
+
+
+def test_adversarial_training_quick_records_resume(one_thread):
+    "The committed quick stores and cards: nothing to attack, no network to retrain or load."
+    from ead_repro.evaluate import RecordStore, to_json, load_tables
+    from ead_repro.runner import (AttackJob, FileJob, job_store, job_scale, job_complete,
+                                  section_run, section_jobs, write_report)
+    from ead_repro.sections import adversarial_training as adv
+    run = section_run(adv.SECTION, "quick", "mnist", ROOT / "results")
+    jobs = section_jobs(run)
+    examples = [j for j in jobs if isinstance(j, AttackJob) and j.scale is not None]
+    model, card, aset = examples[0].setup("cpu")
+    for j in examples:
+        folder, key = job_store(j, job_scale(j, run.scale), "mnist", run.out, card, aset)
+        assert RecordStore(folder).meta["key"] == json.loads(to_json(key)), f"{j.row}: another key"
+    assert all(j.is_done() for j in jobs if isinstance(j, FileJob))  # no network retrained
+    assert all(job_complete(j, run.scale, "mnist", run.out) for j in jobs
+               if isinstance(j, AttackJob))  # 0 rows to do, no network loaded
+    folder = run.out / "quick" / "adversarial_training" / "mnist"
+    committed = (folder / "table.csv").read_text()
+    rep = adv.adv_table(run, *_stores_and_records(run, jobs))
+    assert rep["csv"] == committed
+    assert load_tables(folder / "tables.json")[1]["test_accuracy"] == rep["saved"]["test_accuracy"]
+
+
+def _stores_and_records(run, jobs):
+    from ead_repro.runner import AttackJob, job_stores
+    stores = job_stores(run, [j for j in jobs if isinstance(j, AttackJob)])
+    return stores, {j: st.records() for j, st in stores.items()}

@@ -2,9 +2,11 @@
 shared run killed mid-way and run again repeats no finished batch, loses none, and ends with the
 records, tables and figures of a run in one process, bit for bit, for a section of rows (`rule`) and
 for a section declared by its jobs (`transferability`: attacks at several κ into its own stores,
-every adversarial image kept, a file made once, its own table), and for the ImageNet section (its
-own network and attack set, EAD's two rules in one optimisation; not killed: one batch per store);
-sections that run in one process only are refused with one line."""
+every adversarial image kept, a file made once, its own table), for the ImageNet section (its
+own network and attack set, EAD's two rules in one optimisation; not killed: one batch per store)
+and for adversarial training (attacks at a scale of their own on training images, networks trained
+by the main process, attacks on them; not killed); sections that run in one process only are
+refused with one line."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
@@ -158,6 +160,34 @@ def test_shared_imagenet_run_is_the_one_process_run(tmp_path):
         assert (runs["shared"] / "figures" / fig.name).read_bytes() == fig.read_bytes(), fig.name
 
 
+ADV = ["run", "adversarial_training", "--scale", "smoke", "--no-progress", "--threads", "1"]
+
+
+def test_shared_adversarial_training_run_is_the_one_process_run(tmp_path):
+    from ead_repro.evaluate import RecordStore
+    runs = {n: tmp_path / n for n in ("alone", "shared")}
+    for n, root in runs.items():
+        nproc = ["--nproc", "2"] if n == "shared" else []
+        r = ead(*ADV, "--out", root / "results", "--figures", root / "figures", *nproc)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert r.stdout.count("adversarial_training: complete") == 1, r.stdout
+        assert r.stdout.count("making ") == 5, r.stdout  # five networks, trained once
+    every = lambda root: sorted(p.parent for p in (root / "results").rglob("meta.json"))
+    shared, one = every(runs["shared"]), every(runs["alone"])
+    assert len(one) == len(shared) == 3 + 12, one  # the examples' stores, the models' attacks
+    examples = sorted((runs["alone"] / "results/smoke/records/mnist-train").glob("*/meta.json"))
+    assert len(examples) == 3
+    for meta in examples:  # the examples (deterministic attacks): the same, bit for bit
+        a = RecordStore(meta.parent)
+        b = RecordStore(runs["shared"] / meta.parent.relative_to(runs["alone"]))
+        pd.testing.assert_frame_equal(a.records(), b.records(), check_exact=True)
+        adv_a, adv_b = a.adversarial(), b.adversarial()
+        assert set(adv_a) == set(adv_b) == set(_rows_written(meta.parent))  # every image kept
+        assert all((adv_a[k] == adv_b[k]).all() for k in adv_a)
+    table = Path("results") / "smoke" / "adversarial_training" / "mnist" / "table.csv"
+    assert (runs["shared"] / table).read_bytes() == (runs["alone"] / table).read_bytes()
+
+
 def test_one_process_sections_refused():
-    one_line_error(ead("run", "adversarial_training", "--scale", "smoke", "--nproc", "2"),
+    one_line_error(ead("run", "peers", "--scale", "quick", "--nproc", "2"),
                    "runs in one process only")

@@ -4,28 +4,29 @@
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #b375a230
 from __future__ import annotations
-import dataclasses, hashlib, time
+import dataclasses, hashlib, json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from ..formulation import NORMS
-from ..data import DATASETS, ImageSet, load_dataset, select_attack_set
-from ..models import RECIPES, load_model, model_card, train_checkpoint
-from ..evaluate import (CASES, RecordStore, run_attack_set, paper_csv, paper_caption,
-                                save_tables, provenance, write_atomic, plot_bars_beside_paper)
-from ..runner import (Section, Claim, Scale, SCALES, get_scale, attack_spec, make_attack,
-                              records_dir, report_dir, store_key, section_table, run_rows,
-                              figure_path, save_figure, find_report, results_root, check_claims,
-                              draw_figures, describe_report, open_store)
+from ..data import DATASETS, ImageSet, load_dataset, select_attack_set, predict
+from ..models import RECIPES, load_model, model_card, card_has_recipe, train_checkpoint
+from ..evaluate import (CASES, RecordStore, case_table, paper_csv, paper_caption,
+                                plot_bars_beside_paper)
+from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, Scale, SCALES,
+                              get_scale, job_folder, job_complete, mask_unmeasured, figure_path,
+                              save_figure)
 
 # %% auto #0
-__all__ = ['TRAININGS', 'JOINT_RAISES', 'ADV_SCALES', 'GENERATORS', 'MIXES', 'PAIRS', 'SECTION', 'cases_table', 'long_table',
-           'paper_beside', 'claim_training_raises', 'claim_joint_complements', 'AdvTrainingScale', 'adv_scale',
-           'train_attack_set', 'example_store', 'make_examples', 'adversarial_examples', 'model_name', 'augmented_set',
-           'mix_recipe', 'models_dir', 'retrain_models', 'attack_models', 'our_table', 'write_report_adv',
-           'plot_adv_training', 'run_adv_training']
+__all__ = ['TRAININGS', 'JOINT_RAISES', 'ADV_TRAININGS', 'ADV_TRAINING_SCALES', 'GENERATORS', 'MIXES', 'PAIRS', 'SECTION',
+           'cases_table', 'long_table', 'paper_beside', 'claim_training_raises', 'claim_joint_complements',
+           'AdvTraining', 'made_at', 'train_attack_set', 'train_setup', 'example_jobs', 'adversarial_examples',
+           'model_name', 'augmented_set', 'mix_recipe', 'models_dir', 'mix_examples', 'trained', 'retrain',
+           'retrain_jobs', 'common_attack_set', 'model_setup', 'attack_jobs', 'adv_jobs', 'pairs_table',
+           'trained_cards', 'adv_table', 'plot_adv_training']
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #3cf80a1c
 _METRICS = ("ASR", *NORMS.values())
@@ -120,102 +121,90 @@ def claim_joint_complements(t:pd.DataFrame, # rows (attack, adv_training) × (ca
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #72759023
 @dataclass(frozen=True)
-class AdvTrainingScale:
-    "Sizes of one adversarial-training run: examples made, the retraining, attacks on the models."
-    generate: Scale  # the budget that makes the examples (its `images` and targets are replaced)
-    attack: Scale  # how the retrained models are attacked on the test set; names the results
-    train_images: int  # training images attacked (the paper: 1000)
-    all_targets: bool  # every incorrect class (the paper: 9 per image) or one random target
+class AdvTraining:
+    "How a scale makes its adversarial training sets and retrains its models."
+    examples: Scale  # the scale the examples are made at: training images, targets, budget
     epochs: int  # retraining epochs (the C&W recipe: 50)
     clean_images: int = None  # the first N clean training images; None: all 60000 (the paper)
     repeat: int = 1  # times each adversarial example enters the training set (the paper: once)
     keep_failed: bool = False  # also add the original images of failed attacks
     warm_start: bool = False  # start from the committed checkpoint (else from scratch: the paper)
-    images_per_batch: int = 20  # training images per attack call
+    common_set: bool = False  # attack every model on test images all of them classify correctly
     note: str = ""  # what the scale is for
 
-    @property
-    def name(self) -> str: return self.attack.name
-
-    def generation_scale(self) -> Scale:
-        "The runner `Scale` the examples are made at (files under this scale's name)."
-        return dataclasses.replace(self.generate, name=self.name, images=self.train_images,
-                                   all_targets=self.all_targets, balanced=False,
-                                   images_per_batch=self.images_per_batch)
+def made_at(base:Scale, # the budget (and setting) the examples are made at
+            images:int, # training images attacked (the paper: 1000)
+            all_targets:bool, # every incorrect class (the paper: 9 per image) or one random target
+            images_per_batch:int=20, # training images per attack call
+           ) -> Scale:
+    "The `Scale` the examples are made at: `base`'s budget on `images` training images."
+    return dataclasses.replace(base, images=images, all_targets=all_targets, balanced=False,
+                               images_per_batch=images_per_batch)
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #495cb1bc
 _QUICK_MAKE = dataclasses.replace(SCALES["quick"], binary_search_steps=3, max_iterations=500)
+_CPU100_MAKE = dataclasses.replace(SCALES["cpu100"], binary_search_steps=5, initial_const=0.1)
 
-ADV_SCALES = {
-    "smoke": AdvTrainingScale(SCALES["smoke"], SCALES["smoke"], train_images=4, all_targets=False,
-                              epochs=1, clean_images=500, images_per_batch=4,
-                              note="CI: 4 examples per method, one epoch on 500 clean images; "
-                                   "the numbers mean nothing"),
-    "quick": AdvTrainingScale(_QUICK_MAKE, SCALES["quick"], train_images=100,
-                              all_targets=False, epochs=1, repeat=90, warm_start=True,
-                              note="CPU: 100 training images × 1 random target, examples made "
-                                   "with 3 × 500 iterations, each repeated 90 times (the paper's "
-                                   "13% share), one epoch from the committed checkpoint, 10 test "
-                                   "images attacked at the quick budget"),
-    "paper": AdvTrainingScale(SCALES["paper"], SCALES["paper"], train_images=1000,
-                              all_targets=True, epochs=50, images_per_batch=100,
-                              note="the paper's: 1000 × 9 examples per method, 50 epochs on all "
-                                   "60000 images, 1000 test images × 9 targets; for a GPU"),
+ADV_TRAININGS = {
+    "smoke": AdvTraining(made_at(SCALES["smoke"], 4, False, 4), epochs=1, clean_images=500,
+                         warm_start=True, common_set=True,
+                         note="CI: 4 examples per method, one epoch on 500 clean images from "
+                              "the committed checkpoint; the numbers mean nothing"),
+    "quick": AdvTraining(made_at(_QUICK_MAKE, 100, False), epochs=1, repeat=90, warm_start=True,
+                         note="CPU: 100 training images × 1 random target, examples made with "
+                              "3 × 500 iterations, each repeated 90 times (the paper's 13% "
+                              "share), one epoch from the committed checkpoint, 10 test images "
+                              "attacked at the quick budget"),
+    "cpu100": AdvTraining(made_at(_CPU100_MAKE, 1000, False), epochs=5,
+                          repeat=9, warm_start=True, common_set=True,
+                          note=("the campaign's deciding scale: 1000 training images × 1 random "
+                                "target, examples made in the authors' setting with 5 × 1000 "
+                                "iterations from c = 0.1, each repeated 9 times (the paper's 13% "
+                                "share), 5 epochs from the committed checkpoint; 200 test images "
+                                "(the same for every model) at the cpu100 budget; ~7.5 CPU hours")),
+    "paper": AdvTraining(made_at(SCALES["paper"], 1000, True, 100), epochs=50, common_set=True,
+                         note="the paper's: 1000 × 9 examples per method, 50 epochs from "
+                              "scratch on all 60000 images, 1000 test images × 9 targets; "
+                              "for a GPU"),
 }
-
-def adv_scale(scale, # a name in `ADV_SCALES`, an `AdvTrainingScale`, or a runner `Scale` by name
-             ) -> AdvTrainingScale:
-    "The `AdvTrainingScale` of `scale`; a clear error for the runner's scales it lacks."
-    return get_scale(scale, ADV_SCALES, "adversarial_training scale")
+_ATTACKED = {"cpu100": dict(images=200, all_targets=False)}  # the runner's budget
+ADV_TRAINING_SCALES = {name: {"plan": plan, **_ATTACKED.get(name, {})}
+                       for name, plan in ADV_TRAININGS.items()}
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #ed6e9a1c
 GENERATORS = ["EAD (L1 rule)", "C&W (L2)", "EAD (EN rule)"]  # the methods that make examples
+_SETUPS = {}
 
 def train_attack_set(model, # the model the examples are made on
-                     a:AdvTrainingScale, # how many images and targets
+                     s:Scale, # the examples' scale: how many images, targets, the seed
                      dataset:str="mnist", # the data set
                     ):
     "The seeded `AttackSet` of training images whose attacks become training data."
-    n_targets = None if a.all_targets else 1
+    n_targets = None if s.all_targets else 1
     data = load_dataset(dataset, "train")
-    return select_attack_set(model, data, n=a.train_images, seed=a.generate.seed,
-                             n_targets=n_targets)
+    return select_attack_set(model, data, n=s.images, seed=s.seed, n_targets=n_targets)
 
-def example_store(a:AdvTrainingScale, out, dataset:str, row:str, card:dict=None,
-                  aset=None, session:dict=None) -> RecordStore:
-    "The record store of `row`'s examples (created under its key when `card` and `aset` given)."
-    g, spec = a.generation_scale(), attack_spec(row)
-    where = records_dir(out, g, dataset, spec, f"{dataset}-train")
-    if card is None: return RecordStore(where)
-    return open_store(where, {**store_key(spec, g, card, aset), "split": "train"}, session)
+def train_setup(run:SectionRun, # the section's run at a scale (its plan's examples)
+                device="cpu", # where the model goes
+               ) -> tuple:
+    "(the committed model, its card, the attack set of training images), once per process."
+    s, ds = run.options["plan"].examples, run.dataset
+    key = (ds, s.images, s.all_targets, s.seed, str(device))
+    if key not in _SETUPS:
+        model = load_model(ds)
+        aset = train_attack_set(model, s, ds)  # chosen on the CPU, where the images are
+        _SETUPS[key] = (model.to(device), model_card(ds), aset)
+    return _SETUPS[key]
 
-# %% ../../nbs/sections/06_adversarial_training.ipynb #071c3785
-def make_examples(a:AdvTrainingScale, # the scale
-                  dataset:str, # "mnist"
-                  out, # results root
-                  device="cpu", # where the attacks run
-                  progress:bool=True, # progress bars
-                  log=print, # status lines; None: none
-                 ) -> tuple:
-    "Attack training images by each of `GENERATORS` into stores: (aset, {row: store}, {row: done})."
-    g = a.generation_scale()
-    model, card = load_model(dataset), model_card(dataset)
-    aset = train_attack_set(model, a, dataset)  # chosen on the CPU, where the images are
-    model = model.to(device)
-    stores, computed, rows = {}, {}, aset.all_targets.numel()
-    for row in GENERATORS:
-        store = example_store(a, out, dataset, row, card, aset)
-        todo = rows - len(store.done())
-        if log: log(f"[{a.name} examples] {row}: {todo} of {rows} rows to do")
-        if todo > 0:
-            prov = provenance(g.name, device, aset.source, g.seed, model=card["name"],
-                              split="train", attack=row)
-            store = example_store(a, out, dataset, row, card, aset, prov)
-            run_attack_set(make_attack(attack_spec(row), g), model, aset, store,
-                           images_per_batch=g.images_per_batch, keep_images=range(len(aset)),
-                           device=device, progress=progress)
-        stores[row], computed[row] = store, todo
-    return aset, stores, computed
+def _train_key(card:dict, aset) -> dict: return {"split": "train"}  # beyond `store_key`'s
+def _every(aset) -> range: return range(len(aset))  # every image kept: they are training data
+
+def example_jobs(run:SectionRun, # the section's run at a scale
+                ) -> list:
+    "An attack job per generator on the training images, at the plan's scale, every image kept."
+    setup = partial(train_setup, run)  # one network for the three: EN and L1 in one run
+    return [AttackJob(r, under=f"{run.dataset}-train", keep=_every, setup=setup, key=_train_key,
+                      scale=run.options["plan"].examples) for r in GENERATORS]
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #d9ec9dc1
 def adversarial_examples(store:RecordStore, # a store with every row's image kept
@@ -261,150 +250,171 @@ def _digest(examples:list) -> str:
         h.update(y.numpy().astype(np.int64).tobytes())
     return h.hexdigest()[:16]
 
-def mix_recipe(a:AdvTrainingScale, # the scale
+def mix_recipe(plan:AdvTraining, # how the scale retrains
                training:str, # a key of `MIXES`
                examples:list, # its (images, labels) pairs
                dataset:str="mnist", # the data set
+               scale:str="quick", # the scale's name (the examples' provenance)
               ) -> dict:
     "The recipe of the model trained on `training`: the C&W recipe plus the examples' facts."
-    start = (f"checkpoint {dataset} ({model_card(dataset)['epochs']} epochs)" if a.warm_start
+    start = (f"checkpoint {dataset} ({model_card(dataset)['epochs']} epochs)" if plan.warm_start
              else "fresh")
-    r = {**RECIPES[dataset], "epochs": a.epochs, "start": start, "adv_training": training,
-         "adv_examples": sum(len(y) for _, y in examples), "adv_digest": _digest(examples),
-         "adv_repeat": a.repeat, "adv_keep_failed": a.keep_failed, "clean_images": a.clean_images,
-         "adv_made_by": [f"{row} on `{dataset}`, {a.name} scale" for row in MIXES[training]]}
-    return r
+    return {**RECIPES[dataset], "epochs": plan.epochs, "start": start, "adv_training": training,
+            "adv_examples": sum(len(y) for _, y in examples), "adv_digest": _digest(examples),
+            "adv_repeat": plan.repeat, "adv_keep_failed": plan.keep_failed,
+            "clean_images": plan.clean_images,
+            "adv_made_by": [f"{row} on `{dataset}`, {scale} scale" for row in MIXES[training]]}
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #cbe2e64f
-def models_dir(out, a:AdvTrainingScale) -> Path:
-    "Where the retrained checkpoints of scale `a` go: results/<scale>/models (not committed)."
-    return Path(out) / a.name / "models"
+def models_dir(run:SectionRun, # the section's run at a scale
+              ) -> Path:
+    "Where a run's retrained checkpoints go: results/<scale>/models (only their cards committed)."
+    return run.out / run.scale.name / "models"
 
-def retrain_models(a:AdvTrainingScale, # the scale
-                   dataset:str, # "mnist"
-                   out, # results root
-                   aset, # the training images' attack set
-                   stores:dict, # {generator row: its store}
-                   device="cpu", # where to train
-                   log=print, # status lines; None: none
-                  ) -> dict:
-    "Train (or load) the model of each of `MIXES`; {training: card}."
-    clean = load_dataset(dataset, "train")
-    if a.clean_images: clean = clean.subset(range(a.clean_images))
-    cards = {}
-    for training, rows in MIXES.items():
-        ex = [adversarial_examples(stores[r], aset, a.keep_failed) for r in rows]
-        name, recipe = model_name(training, dataset), mix_recipe(a, training, ex, dataset)
-        if log: log(f"[{a.name} models] {name}: {recipe['adv_examples']} examples")
-        start = load_model(dataset).state_dict() if a.warm_start else None
-        train_checkpoint(name, recipe, models_dir(out, a), augmented_set(clean, ex, a.repeat),
-                         start=start, log=log, device=device)
-        cards[training] = model_card(name, models_dir(out, a))
-    return cards
+def mix_examples(run:SectionRun, # the section's run at a scale
+                 training:str, # a key of `MIXES`
+                ) -> list:
+    "The (images, true labels) of each method `training` mixes in, from the examples' stores."
+    jobs = {j.row: j for j in example_jobs(run)}
+    _, _, aset = train_setup(run)
+    stores = [RecordStore(job_folder(jobs[r], run.scale, run.dataset, run.out))
+              for r in MIXES[training]]
+    return [adversarial_examples(st, aset, run.options["plan"].keep_failed) for st in stores]
+
+def _recipe(run:SectionRun, training:str, examples:list) -> dict:
+    return mix_recipe(run.options["plan"], training, examples, run.dataset, run.scale.name)
+
+def trained(run:SectionRun, # the section's run at a scale
+            training:str, # a key of `MIXES`
+           ) -> bool:
+    "Whether the model of `training` has its recipe's card, and its weights or no work left."
+    name, folder = model_name(training, run.dataset), models_dir(run)
+    if not (folder / f"{name}.json").exists(): return False
+    card, recipe = model_card(name, folder), _recipe(run, training, mix_examples(run, training))
+    if not card_has_recipe(card, recipe) or card["epochs"] < recipe["epochs"]: return False
+    if (folder / f"{name}.pt").exists(): return True
+    on_it = [j for j in attack_jobs(run) if j.model == name]
+    return all(job_complete(j, run.scale, run.dataset, run.out) for j in on_it)
+
+# %% ../../nbs/sections/06_adversarial_training.ipynb #cbe2e650
+def retrain(run:SectionRun, # the section's run at a scale
+            training:str, # a key of `MIXES`
+            log=print, # progress lines; None: silent
+           ) -> dict:
+    "Train (resuming) the model of `training` on the clean images and its examples; its card."
+    plan, ds = run.options["plan"], run.dataset
+    ex, name = mix_examples(run, training), model_name(training, ds)
+    clean = load_dataset(ds, "train")
+    if plan.clean_images: clean = clean.subset(range(plan.clean_images))
+    start = load_model(ds).state_dict() if plan.warm_start else None
+    if log: log(f"[{run.scale.name} models] {name}: {sum(len(y) for _, y in ex)} examples")
+    train_checkpoint(name, _recipe(run, training, ex), models_dir(run),
+                     augmented_set(clean, ex, plan.repeat), start=start, log=log,
+                     device=run.device)
+    return model_card(name, models_dir(run))
+
+def retrain_jobs(run:SectionRun, # the section's run at a scale
+                ) -> list:
+    "A file job per model of `MIXES`: its checkpoint and card, made unless `trained`."
+    folder, ds = models_dir(run), run.dataset
+    return [FileJob(f"{model_name(tr, ds)} (adversarial training: {tr})",
+                    folder / f"{model_name(tr, ds)}.json",
+                    lambda p, log, tr=tr: retrain(run, tr, log), lambda p, tr=tr: trained(run, tr))
+            for tr in MIXES]
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #0f14b3b9
 PAIRS = list(zip(paper_csv(14)["attack"], paper_csv(14)["adv_training"]))
 PAIRS = list(dict.fromkeys(PAIRS))  # Table 14's rows (attack, adv_training), in its order
+_COMMON = {}
 
-def attack_models(a:AdvTrainingScale, # the scale
-                  dataset:str, # "mnist"
-                  out, # results root
-                  device="cpu", # where the attacks run
-                  progress:bool=True, # progress bars
-                  log=print, # status lines; None: none
-                  after=None, # called after each attack that computed rows
-                 ) -> dict:
-    "Attack each retrained model with its rows of `PAIRS`, resuming; {model/attack: computed}."
-    computed = {}
-    for training in MIXES:
-        rows = [att for att, tr in PAIRS if tr == training]
-        m = model_name(training, dataset)
-        done = run_rows(rows, a.attack, dataset, out, device, progress, log, after=after,
-                        model=m, folder=models_dir(out, a))
-        computed.update({f"{m}/{k}": n for k, n in done.items()})
-    return computed
+def common_attack_set(run:SectionRun, # the section's run at a scale (its retrained models)
+                     ):
+    "The scale's attack set drawn from the test images every retrained model classifies rightly."
+    s, ds = run.scale, run.dataset
+    data = load_dataset(ds)
+    models = [load_model(model_name(tr, ds), models_dir(run)) for tr in MIXES]
+    right = torch.stack([predict(m, data.x) == data.y for m in models]).all(0)
+    only = ImageSet(data.x, torch.where(right, data.y, -1), data.classes, data.source)
+    return select_attack_set(models[0], only, n=s.images, seed=s.seed, balanced=s.balanced,
+                             n_targets=None if s.all_targets else 1)
 
-def our_table(section:Section, a:AdvTrainingScale, dataset:str, out) -> tuple:
-    "(our table: rows `PAIRS` × (case, metric), {pair: images complete}, {pair: store})."
-    idx = pd.MultiIndex.from_tuples(PAIRS, names=["attack", "adv_training"])
-    t = pd.DataFrame(np.nan, index=idx, columns=_COLUMNS)
-    done, stores = {}, {}
-    for att, tr in PAIRS:
-        one, d, st = section_table(section, a.attack, dataset, out, model_name(tr, dataset), [att])
-        t.loc[(att, tr)] = one.loc[att].to_numpy(float)
-        done[(att, tr)] = d[att]
-        if att in st: stores[(att, tr)] = st[att]
-    return t, done, stores
+def model_setup(run:SectionRun, # the section's run at a scale
+                training:str, # a key of `MIXES`: the model attacked
+                device="cpu", # where the model goes
+               ) -> tuple:
+    "(the retrained model of `training`, its card, the common attack set), the set drawn once."
+    name, folder = model_name(training, run.dataset), models_dir(run)
+    cards = tuple(json.dumps(model_card(model_name(t, run.dataset), folder)) for t in MIXES)
+    key = (str(folder), run.scale.images, run.scale.all_targets, run.scale.seed, cards)
+    if key not in _COMMON: _COMMON[key] = common_attack_set(run)
+    return load_model(name, folder, device=device), model_card(name, folder), _COMMON[key]
+
+def _common_key(card:dict, aset) -> dict:  # beyond `store_key`'s
+    return {"attack_set": f"test images all {len(MIXES)} retrained models classify correctly"}
+
+def attack_jobs(run:SectionRun, # the section's run at a scale
+               ) -> list:
+    "Each retrained model attacked by its rows of `PAIRS` (on the common set if the plan says)."
+    folder, ds, common = str(models_dir(run)), run.dataset, run.options["plan"].common_set
+    jobs = []
+    for tr in MIXES:  # one `setup` per model: its EAD rows in one optimisation
+        own = dict(setup=partial(model_setup, run, tr), key=_common_key) if common else {}
+        jobs += [AttackJob(a, model=model_name(tr, ds), checkpoints=folder, **own)
+                 for a, t in PAIRS if t == tr]
+    return jobs
+
+# %% ../../nbs/sections/06_adversarial_training.ipynb #0f14b3bb
+def adv_jobs(run:SectionRun, # the section's run at a scale
+            ) -> list:
+    "The examples (attack jobs), the retrained models (file jobs), the attacks on the models."
+    return example_jobs(run) + retrain_jobs(run) + attack_jobs(run)
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #b99753d5
-def _trained_cards(a:AdvTrainingScale, dataset:str, out) -> dict:
-    "{training: card} of the retrained checkpoints on disk."
-    folder = models_dir(out, a)
-    return {tr: model_card(model_name(tr, dataset), folder) for tr in MIXES
-            if (folder / f"{model_name(tr, dataset)}.json").exists()}
+def pairs_table(t:pd.DataFrame, # rows: the attack jobs' labels ("C&W (L2) on mnist-adv-cw")
+                dataset:str="mnist", # the data set
+               ) -> pd.DataFrame:
+    "The rows `PAIRS` (attack, adv_training) of a table whose rows are the attack jobs' labels."
+    labels = [AttackJob(a, model=model_name(tr, dataset)).label for a, tr in PAIRS]
+    out = t.reindex(labels)
+    out.index = pd.MultiIndex.from_tuples(PAIRS, names=["attack", "adv_training"])
+    return out
 
-def _examples_made(a:AdvTrainingScale, dataset:str, out) -> dict:
+def trained_cards(run:SectionRun, # the section's run at a scale
+                 ) -> dict:
+    "{training: card} of the retrained checkpoints whose cards are on disk."
+    folder, ds = models_dir(run), run.dataset
+    return {tr: model_card(model_name(tr, ds), folder) for tr in MIXES
+            if (folder / f"{model_name(tr, ds)}.json").exists()}
+
+def _examples_made(run:SectionRun, stores:dict) -> dict:
     "Per generator: rows attacked, successes, mean distortions of the successes, cost."
     made = {}
-    for row in GENERATORS:
-        rel = records_dir(".", a.generation_scale(), dataset, attack_spec(row), f"{dataset}-train")
-        if not (Path(out) / rel / "meta.json").exists(): continue
-        st = RecordStore(Path(out) / rel)
+    for j, st in stores.items():
+        if j.scale is None: continue  # an attack on a retrained model
         r = st.records()
         ok = r[r["success"]]
-        made[row] = dict(rows=len(r), successes=len(ok), **{NORMS[k]: ok[k].mean() for k in NORMS},
-                         folder=str(rel), **st.costs())
+        means = {NORMS[k]: ok[k].mean() for k in NORMS}
+        made[j.row] = dict(rows=len(r), successes=len(ok), **means,
+                           folder=str(job_folder(j, run.scale, run.dataset, ".")), **st.costs())
     return made
 
-# %% ../../nbs/sections/06_adversarial_training.ipynb #5d09b9cc
-def _status(a:AdvTrainingScale, done:dict, cards:dict) -> tuple:
-    "(status in words, {pair: images missing})."
-    missing = {f"{att} | {tr}": a.attack.images - n for (att, tr), n in done.items()
-               if n < a.attack.images}
-    trained = sum(c["epochs"] >= a.epochs for c in cards.values())
-    if not missing and trained == len(MIXES): return "complete", missing
-    return (f"partial: {len(PAIRS) - len(missing)} of {len(PAIRS)} rows complete, {trained} of "
-            f"{len(MIXES)} models trained"), missing
-
-def _report_prov(section:Section, a:AdvTrainingScale, dataset:str, stores:dict, cards:dict,
-                 device) -> dict:
-    sessions = [x for st in stores.values() for x in st.meta["sessions"]]
-    devices = sorted({f"{x.get('device')} ({x.get('device_name')})" for x in sessions})
-    gen = model_card(dataset)
-    return provenance(a.name, device, gen.get("data_source"), a.attack.seed,
-                      experiment=section.name, dataset=DATASETS[dataset], devices_used=devices,
-                      model_card=gen, model_epochs=gen["epochs"],
-                      model_accuracy=gen.get("test_accuracy"),
-                      scale_settings=dataclasses.asdict(a.attack),
-                      adv_training_scale=dataclasses.asdict(a), retrained_models=cards)
-
 # %% ../../nbs/sections/06_adversarial_training.ipynb #aacd6518
-def write_report_adv(section:Section, # the section (its claims)
-                     a:AdvTrainingScale, # the scale
-                     dataset:str, # "mnist"
-                     out, # results root
-                     device="cpu", # the device this run used
-                     log=print, # the status line; None: none
-                    ) -> dict:
-    "Build and save the tables, status, claims, accuracies and provenance; return the report."
-    ours, done, stores = our_table(section, a, dataset, out)
-    paper, cards = cases_table(paper_csv(14)), _trained_cards(a, dataset, out)
-    status, missing = _status(a, done, cards)
-    claims = [c.as_dict() for c in check_claims(ours, section, dataset)]
-    folder = report_dir(out, a.attack, section.name, dataset)
-    records = {f"{att} | {tr}": str(records_dir(".", a.attack, dataset, attack_spec(att),
-                                                model_name(tr, dataset))) for att, tr in PAIRS}
-    accuracy = {tr: c.get("test_accuracy") for tr, c in cards.items()}
-    save_tables(folder / "tables.json", {"ours": ours, "paper": paper},
-                _report_prov(section, a, dataset, stores, cards, device), status=status,
-                images_complete={f"{k[0]} | {k[1]}": n for k, n in done.items()},
-                missing_images=missing, claims=claims, test_accuracy=accuracy,
-                examples=_examples_made(a, dataset, out), records=records, paper_table="table14",
-                costs={f"{k[0]} | {k[1]}": st.costs() for k, st in stores.items()})
-    write_atomic(folder / "table.csv", paper_beside(ours, paper).to_csv())
-    if log: log(f"[{a.name} {dataset}] {section.name}: {status}; tables in {folder}")
-    return dict(ours=ours, paper=paper, status=status, claims=claims, test_accuracy=accuracy,
-                folder=folder)
+def adv_table(run:SectionRun, # the section's run at a scale
+              stores:dict, # {`AttackJob`: its `RecordStore`}, those that exist
+              records:dict, # {`AttackJob`: its records}, those with any
+             ) -> dict:
+    "Table 14's layout from the attacks on the retrained models; cards, examples: report parts."
+    ds = run.dataset
+    on_models = {j.label: r for j, r in records.items() if j.scale is None}
+    rows = case_table(on_models) if on_models else pd.DataFrame(columns=_COLUMNS)
+    ours = mask_unmeasured(pairs_table(rows, ds).astype(float), run.scale)
+    paper, cards, gen = cases_table(paper_csv(14)), trained_cards(run), model_card(ds)
+    return dict(ours=ours, paper=paper, csv=paper_beside(ours, paper).to_csv(),
+                support=partial(pairs_table, dataset=ds),
+                saved={"test_accuracy": {tr: c.get("test_accuracy") for tr, c in cards.items()},
+                       "examples": _examples_made(run, stores)},
+                provenance={"model_card": gen, "model_epochs": gen["epochs"],
+                            "model_accuracy": gen.get("test_accuracy"), "retrained_models": cards})
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #6e23ba45
 def plot_adv_training(ours:pd.DataFrame, # rows (attack, adv_training) × (case, metric)
@@ -429,33 +439,9 @@ def _draw(section, scale, dataset:str, out, path, row, tables:dict):
     title = f"{section.title} ({DATASETS[dataset]}, {get_scale(scale).name} scale; average case)"
     return plot_adv_training(tables["ours"], tables["paper"], title=title, path=path)
 
-# %% ../../nbs/sections/06_adversarial_training.ipynb #e228be0d
-def run_adv_training(section:Section, # this section
-                     scale, # a runner `Scale` (or name) of `ADV_SCALES`
-                     dataset:str="mnist", # "mnist"
-                     out="results", # results root
-                     figures="figures", # where the figure goes; None: none
-                     device="cpu", # where attacks and training run
-                     progress:bool=True, # progress bars
-                     log=print, # status lines; None: none
-                     adv:AdvTrainingScale=None, # the sizes; None: `ADV_SCALES[scale.name]`
-                    ) -> dict:
-    "Make the examples, retrain, attack the retrained models; write tables, claims and figure."
-    t0, a = time.time(), adv or adv_scale(scale)
-    aset, stores, made = make_examples(a, dataset, out, device, progress, log)
-    retrain_models(a, dataset, out, aset, stores, device, log)
-    refresh = lambda: write_report_adv(section, a, dataset, out, device, log=None)
-    computed = {f"examples/{k}": n for k, n in made.items()}
-    computed.update(attack_models(a, dataset, out, device, progress, log, after=refresh))
-    rep = write_report_adv(section, a, dataset, out, device, log)
-    rep["figures"] = [] if figures is None else draw_figures(
-        section, a.attack, dataset, out, figures, rep, only_missing=not any(computed.values()))
-    rep["computed"], rep["time_s"] = computed, time.time() - t0
-    return rep
-
 # %% ../../nbs/sections/06_adversarial_training.ipynb #acc4da03
 SECTION = Section("adversarial_training", _TITLE, order=6, tables={"mnist": "table14"},
                   figures={"mnist": "Table 3, Table 14"},
                   claims=(claim_training_raises, claim_joint_complements),
-                  plan_figures=_plan, draw_figure=_draw, run=run_adv_training,
-                  scales=tuple(ADV_SCALES))
+                  plan_figures=_plan, draw_figure=_draw, scales=ADV_TRAINING_SCALES,
+                  jobs=adv_jobs, table=adv_table)
