@@ -591,18 +591,18 @@ class FileJob:
         "Whether the file is made: `done(path)`, else whether it exists."
         return self.done(Path(self.path)) if self.done else Path(self.path).exists()
 
-def make_files(jobs:list, # `FileJob`s, in the order they are needed
+def make_files(jobs:list, # `FileJob`s, none needing another's file
                log=print, # where the one-line status of each file goes; None: nowhere
               ) -> list:
-    "Make the files of `jobs` not yet made, in order, in the main process (the others wait)."
-    sh, made = shard(), []
-    for j in jobs:
-        if sh.main and not j.is_done():
-            if log: log(f"making {j.what}: {j.path}")
-            j.make(Path(j.path), log)
-            made.append(Path(j.path))
+    "Make the files of `jobs` not yet made, dealt out among a run's processes; the paths made."
+    sh = shard()
+    todo = [j for j in jobs if not j.is_done()]
+    sh.sync()  # every process has the same list before any file appears
+    for j in todo[sh.rank::sh.world]:
+        if log: log(f"making {j.what}: {j.path}")
+        j.make(Path(j.path), log)
     sh.sync()
-    return made
+    return [Path(j.path) for j in todo]
 
 # %% ../nbs/06_runner.ipynb #2e9a726c
 def _complete_images(records:pd.DataFrame) -> int:

@@ -199,16 +199,16 @@ def models_dir(run:SectionRun, # the section's run at a scale
 
 def distillation_jobs(run:SectionRun, # the section's run at a scale
                      ) -> list:
-    "For each T: make the teacher and student (a file job), then C&W and EAD on the student."
+    "Make every T's teacher and student (file jobs), then C&W and EAD on each student."
     plan, ds, folder = run.options["networks"], run.dataset, models_dir(run)
-    jobs = []
+    files, attacks = [], []
     for T in plan.temperatures[ds]:
         name = network_name(ds, T)
         make = lambda p, log, T=T: train_distilled(ds, T, plan, p.parent, log, run.device)
         done = lambda p, T=T: trained(ds, T, plan, p.parent)
-        jobs.append(FileJob(f"{name} ({plan.describe(ds)})", folder / f"{name}.json", make, done))
-        jobs += [AttackJob(r, model=name, checkpoints=str(folder)) for r in ROWS]
-    return jobs
+        files.append(FileJob(f"{name} ({plan.describe(ds)})", folder / f"{name}.json", make, done))
+        attacks += [AttackJob(r, model=name, checkpoints=str(folder)) for r in ROWS]
+    return files + attacks
 
 # %% ../../nbs/sections/04_distillation.ipynb #c2646bef
 def _provenance(run:SectionRun, plan:Distillation) -> dict:
