@@ -24,13 +24,13 @@ from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_tab
 # %% auto #0
 __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale',
            'attack_spec', 'attack_slug', 'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir',
-           'store_key', 'run_provenance', 'open_store', 'AttackJob', 'job_scale', 'job_attack', 'job_folder',
-           'job_store', 'joint_runs', 'run_shared', 'job_complete', 'run_jobs', 'run_rows', 'section_scale',
-           'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'FileJob', 'make_files', 'mask_unmeasured',
-           'section_table', 'job_stores', 'rows_table', 'Claim', 'table_value', 'any_missing', 'check_claims',
-           'claim_verdict', 'claims_frame', 'draw_images', 'claim_support', 'write_report', 'beta_series',
-           'save_figure', 'figure_path', 'plot_beta', 'beta_figures', 'draw_figures', 'run_section', 'results_root',
-           'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
+           'store_key', 'run_provenance', 'open_store', 'grow_store', 'AttackJob', 'job_scale', 'job_attack',
+           'job_folder', 'job_store', 'joint_runs', 'run_shared', 'job_complete', 'run_jobs', 'run_rows',
+           'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'FileJob', 'make_files',
+           'mask_unmeasured', 'section_table', 'job_stores', 'rows_table', 'Claim', 'table_value', 'any_missing',
+           'check_claims', 'claim_verdict', 'claims_frame', 'draw_images', 'claim_support', 'write_report',
+           'beta_series', 'save_figure', 'figure_path', 'plot_beta', 'beta_figures', 'draw_figures', 'run_section',
+           'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -275,6 +275,22 @@ def open_store(folder:Path, # the store's folder
         msg = f"{e}. Remove it to recompute with the current model and settings."
         raise InputError(msg) from None
 
+def grow_store(folder:Path, # the store's folder
+               key:dict, # the key asked for: the store's run, over more images
+              ) -> int:
+    "Give the store at `folder` `key` where it is `key`'s run on fewer images; how many it had."
+    f = Path(folder) / "meta.json"
+    if not f.exists(): return 0
+    meta, new = json.loads(f.read_text()), json.loads(to_json(key))
+    old, rest = meta["key"], lambda k: {n: v for n, v in k.items() if n != "images"}
+    if rest(old) != rest(new) or new["targets"] != "all" or old["images"] >= new["images"]:
+        return 0
+    meta["key"] = new
+    meta.setdefault("grown", []).append({"images": old["images"], "to": new["images"],
+                                         "date": time.strftime("%Y-%m-%d")})
+    write_atomic(f, to_json(meta))
+    return old["images"]
+
 # %% ../nbs/06_runner.ipynb #69a951ba
 @dataclass(frozen=True)
 class AttackJob:
@@ -417,6 +433,8 @@ def _record_sessions(jobs:dict, where:dict, groups:list, s:Scale, device, aset, 
     total = len(aset) * aset.all_targets.shape[1]
     together = {slug: g for g in groups for slug in g}
     for n, (slug, job) in enumerate(jobs.items(), 1):
+        grown = 0 if s.balanced else grow_store(*where[slug])  # unbalanced: n images lead n + m
+        if grown and log: log(f"[{s.name} {what}] {slug}: its store of {grown} images grows")
         todo = total - len(open_store(*where[slug]).done())
         others = [g for g in together[slug] if g != slug]
         joint = f"; one run with {', '.join(others)}" if others else ""
