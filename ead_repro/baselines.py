@@ -169,7 +169,8 @@ class FGM:
                  batch_size:int=500, # most (image, ε) rows per model call
                  sphere:bool=False, # I-FGM-L1/L2: rescale onto the ε-sphere (the authors' code)
                 ):
-        self.norm, self.iterative, self.sphere = _check_norm(norm), iterative, bool(sphere)
+        self.norm, self.iterative = _check_norm(norm), iterative
+        self.sphere = bool(sphere) and self.norm != "linf"  # L∞: one clamp, ball or sphere
         self.n_iter, self.batch_size = int(n_iter), int(batch_size)
         self.box = (float(box[0]), float(box[1]))
         if not self.box[0] < self.box[1]:

@@ -64,10 +64,12 @@ from fastcore.basics import patch
 SETTINGS = {  # name -> {attack kind: its settings on top of the scale's budget}
     "library": {},  # EAD(), CW() and COV() as they are: Algorithm 1 with early abort
     "authors": {"ead": dict(abort_early=False, momentum_rule="authors"),  # IBM/EAD-Attack's
-                "cw": dict(abort_early=False), "cov": dict(abort_early=False)},  # test_attack.py
+                "cw": dict(abort_early=False), "cov": dict(abort_early=False),  # test_attack.py
+                "ifgm": dict(sphere=True)},  # and ifgm.py: L1, L2 steps end on the ε-sphere
 }
 SETTING_WORDS = {"library": "the library's setting (early abort on)",
-                 "authors": "the authors' setting (early abort off, their momentum)"}
+                 "authors": "the authors' setting (early abort off, their momentum, their "
+                            "I-FGM ε-sphere)"}
 
 @patch
 def describe(self:Scale) -> str:
@@ -167,7 +169,8 @@ def make_attack(spec:dict, # an `attack_spec`
     if kind == "cov": return COV(beta=spec["beta"], **budget)
     if kind == "ead": return EAD(beta=spec["beta"], decision_rule=spec["rule"], **budget)
     if kind == "fgm": return FGM(spec["norm"], eps_grid=s.grid(spec["norm"]))
-    if kind == "ifgm": return IFGM(spec["norm"], eps_grid=s.grid(spec["norm"]), n_iter=10)
+    if kind == "ifgm": return IFGM(spec["norm"], eps_grid=s.grid(spec["norm"]), n_iter=10,
+                                   **SETTINGS[s.setting].get(kind, {}))
     raise ValueError(f"unknown attack kind {kind!r}")
 
 # %% ../nbs/06_runner.ipynb #a1b2b9cb
@@ -616,9 +619,9 @@ def make_files(jobs:list, # `FileJob`s, none needing another's file
     sh = shard()
     todo = [j for j in jobs if not j.is_done()]
     sh.sync()  # every process has the same list before any file appears
-    for j in todo[sh.rank::sh.world]:
-        if log: log(f"making {j.what}: {j.path}")
-        j.make(Path(j.path), log)
+    for i, j in enumerate(todo if sh.main and log else []):  # the main process says who makes what
+        log(f"making {j.what}: {j.path}" + (f" (process {i % sh.world})" if sh.world > 1 else ""))
+    for j in todo[sh.rank::sh.world]: j.make(Path(j.path), log)
     sh.sync()
     return [Path(j.path) for j in todo]
 

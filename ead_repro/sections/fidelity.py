@@ -18,7 +18,8 @@ from ..evaluate import (write_atomic, to_json, provenance, RecordStore, run_atta
                                 case_table, paper_table, CASES, within_ten_percent,
                                 image_cases, weighted_case_table, compare_table, case_summary,
                                 figure_theme)
-from ..runner import (Scale, get_scale, setup_run, store_key, attack_spec, records_dir,
+from ..runner import (Scale, get_scale, setup_run, store_key, attack_spec, attack_slug,
+                              records_dir,
                               results_root, open_store, run_provenance, SCALE_ORDER, SCALES,
                               SETTINGS, find_report, draw_images, section_run,
                               section_jobs, AttackJob, job_folder, job_scale, Section, SectionRun,
@@ -30,10 +31,10 @@ __all__ = ['VARIANTS', 'RULES', 'AS_IN_AUTHORS_CODE', 'IFGM_GAPS', 'NET2', 'NET_
            'CAMPAIGN', 'paper_rule_gap', 'fidelity_attack', 'fidelity_dir', 'fidelity_key', 'run_fidelity',
            'fidelity_records', 'fidelity_table', 'rule_gap', 'gap_closed', 'ratio_shift', 'shift_words', 'verdict',
            'main', 'store_seconds', 'seed_file', 'run_seed_spread', 'seed_spread', 'seed_verdict', 'large_gaps',
-           'report_records', 'table_intervals', 'interval_check', 'ifgm_gap_attack', 'ifgm_gaps_file', 'committed_ifgm',
-           'run_ifgm_gaps', 'ifgm_gap_records', 'ifgm_gap_table', 'network_folder', 'network_jobs', 'network_stores',
-           'network_records', 'network_shift', 'network_verdict', 'network_report', 'plot_networks', 'largest_reports',
-           'gap_summary', 'gap_cause', 'gap_table', 'step_progress', 'campaign_table']
+           'report_records', 'table_intervals', 'interval_check', 'ifgm_gap_attack', 'ifgm_gaps_file', 'ifgm_ball_dir',
+           'committed_ifgm', 'run_ifgm_gaps', 'ifgm_gap_records', 'ifgm_gap_table', 'network_folder', 'network_jobs',
+           'network_stores', 'network_records', 'network_shift', 'network_verdict', 'network_report', 'plot_networks',
+           'largest_reports', 'gap_summary', 'gap_cause', 'gap_table', 'step_progress', 'campaign_table']
 
 # %% ../../nbs/sections/08_fidelity.ipynb #51ecd6bb
 def paper_rule_gap(table:str="table8", # the paper's table with both rules at β = 1e-3
@@ -420,7 +421,7 @@ IFGM_GAPS = {  # name -> (norm, I-FGM settings beyond the committed run's, rows 
 def ifgm_gap_attack(gap:tuple, # a value of `IFGM_GAPS`
                     scale="cpu100", # the scale whose committed run is varied
                    ) -> IFGM:
-    "The scale's I-FGM (as `make_attack` builds it) with the one setting `gap` varies."
+    "The scale's I-FGM as first run (the ε-ball) with the one setting `gap` varies."
     norm, settings, _, _ = gap
     s = get_scale(scale)
     return IFGM(norm, **{"eps_grid": s.grid(norm), "n_iter": 10, **settings})
@@ -431,13 +432,21 @@ def ifgm_gaps_file(out, # results root
     "The JSON of the I-FGM gap measurements at `scale`."
     return Path(out) / get_scale(scale).name / "fidelity" / "ifgm-gaps.json"
 
+def ifgm_ball_dir(root, # results root
+                  scale="cpu100", # a name in `SCALES` or a `Scale`
+                 ) -> Path:
+    "Where the scale's I-FGM-L1/L2 run with the ε-ball is kept (its setting now takes the sphere)."
+    return Path(root) / get_scale(scale).name / "fidelity" / "ifgm-ball"
+
 def committed_ifgm(root, # results root holding the comparison's records
                    norm:str, # "l2" or "linf" (or "l1")
                    scale="cpu100", # a name in `SCALES` or a `Scale`
                   ) -> pd.DataFrame:
-    "The committed records of I-FGM in `norm` at `scale` (the comparison's store)."
+    "The records of I-FGM in `norm` at `scale` run with the ε-ball: the kept run, else the table's."
     spec = attack_spec(f"I-FGM-{NORMS[norm]}")
-    return RecordStore(records_dir(root, scale, "mnist", spec)).records()
+    kept = ifgm_ball_dir(root, scale) / attack_slug(spec)
+    folder = kept if (kept / "meta.json").exists() else records_dir(root, scale, "mnist", spec)
+    return RecordStore(folder).records()
 
 # %% ../../nbs/sections/08_fidelity.ipynb #a8642eb7
 def _rows_of(attack, model, aset, image:int, targets:list) -> list:
