@@ -16,10 +16,10 @@ from .data import DATASETS, load_dataset, select_attack_set
 from .models import load_model, model_card, TARGET_ACCURACY
 from .attack import EAD, CW, COV
 from .baselines import FGM, IFGM, TABLE4
-from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_table,
-                                attack_rows, records_from_result,
-                                paper_rows, compare_table, save_tables, load_tables, figure_rows,
-                                provenance, write_atomic, to_json, shard, run_batches)
+from .evaluate import (CASES, case_table, paper_table, paper_rows, compare_table,
+                                save_tables, load_tables, figure_rows)
+from .store import (RecordStore, run_attack_set, attack_rows, records_from_result,
+                             provenance, write_atomic, to_json, shard, run_batches)
 
 # %% auto #0
 __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale',

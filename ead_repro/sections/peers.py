@@ -15,9 +15,8 @@ from torch import nn
 from ..data import DATASETS, InputError, load_dataset, select_attack_set
 from ..models import load_model, model_card
 from ..attack import EAD, PRESETS, AttackResult
-from ..evaluate import (figure_theme, provenance, write_atomic, to_json, save_tables,
-                                robust_accuracy,
-                                load_tables)
+from ..evaluate import figure_theme, save_tables, robust_accuracy, load_tables
+from ..store import provenance, write_atomic, to_json
 from ..runner import (Section, Claim, VERDICTS, figure_path, save_figure, results_root,
                               show_figures, report_dir, get_scale)
 
