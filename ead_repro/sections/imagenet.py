@@ -17,7 +17,8 @@ from ..store import RecordStore, run_attack_set
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, table_value,
                               any_missing, attack_spec, records_dir, job_attack, job_store,
                               open_store, run_provenance, rows_table, section_run, figure_path,
-                              save_figure, SETTING_WORDS)
+                              SETTING_WORDS)
+from ..figures import save_figure
 
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
