@@ -16,7 +16,8 @@ from . import formulation
 from .attack import AttackResult, is_adversarial, attack_context
 
 # %% auto #0
-__all__ = ['TABLE4', 'table4_grid', 'fgm_direction', 'clip_to_ball', 'fgm_step', 'loss_grad', 'grid_search', 'FGM', 'IFGM']
+__all__ = ['TABLE4', 'table4_grid', 'fgm_direction', 'clip_to_ball', 'fgm_step', 'loss_grad', 'ifgm_at', 'grid_search', 'FGM',
+           'IFGM']
 
 # %% ../nbs/04_baselines.ipynb #636d1f11
 # Table 4's ε ranges per norm: (low, high, resolution)
@@ -96,9 +97,19 @@ def loss_grad(model:nn.Module, # the classifier, returning logits
         calls += 1
     return torch.cat(out), calls
 
-# %% ../nbs/04_baselines.ipynb #8050704c
-def _ifgm(model, x0, cls, eps, norm, targeted, n_iter, box, batch_size, sphere=False):
-    "I-FGM for each row: n_iter FGM steps of ε/n_iter, each followed by ε-ball and box clipping."
+# %% ../nbs/04_baselines.ipynb #cf1f970a
+def ifgm_at(model:nn.Module, # the classifier, returning logits
+            x0:torch.Tensor, # R×C×H×W original images, one per row
+            cls:torch.Tensor, # R classes the loss is taken at: the targets, or the true labels
+            eps:torch.Tensor, # R budgets ε, one per row
+            norm:str, # "l1", "l2" or "linf"
+            targeted:bool, # step down the loss of `cls` (toward it), else up (away from it)
+            n_iter:int=10, # steps of ε/n_iter
+            box:tuple=(0., 1.), # the image box
+            batch_size:int=500, # most rows per model call
+            sphere:bool=False, # L1/L2: the authors' ε-sphere instead of the ball
+           ) -> tuple:
+    "(I-FGM's example for each row at its own ε, gradient calls): steps, ε-ball and box clipping."
     x, calls = x0, 0
     for _ in range(n_iter):
         g, c = loss_grad(model, x, cls, batch_size)
@@ -107,6 +118,7 @@ def _ifgm(model, x0, cls, eps, norm, targeted, n_iter, box, batch_size, sphere=F
         x = clip_to_ball(x, x0, eps, norm, sphere)
     return x.clamp(*box), calls  # the ball stays in the box; the sphere can leave it
 
+# %% ../nbs/04_baselines.ipynb #8050704c
 def _keep_first(ok, active, xr, block, x_adv, eps, tried):
     "Record each active image's first success in `block` (`ok`: A×C); return those still searching."
     C = len(block)
@@ -146,8 +158,8 @@ def grid_search(model:nn.Module, # the classifier, returning logits
         A, C = len(active), len(block)
         rows, e = active.repeat_interleave(C), block.repeat(A)
         if iterative:
-            xr, c = _ifgm(model, x0[rows], cls[rows], e, norm, targeted, n_iter, box, batch_size,
-                          sphere)
+            xr, c = ifgm_at(model, x0[rows], cls[rows], e, norm, targeted, n_iter, box,
+                            batch_size, sphere)
             n_fwd += c
             n_bwd += c
         else: xr = (x0[rows] + _bcast(e, d) * d[rows]).clamp(*box)

@@ -145,7 +145,7 @@ def run(section:str="all", # a name in `sections()`, or "all"
     from ead_repro.runner import run_section, get_scale
     chosen, datasets = _choose(section, dataset, scale)
     dev = _device(device)
-    from ead_repro.evaluate import shard
+    from ead_repro.store import shard
     reports = []
     for d in datasets:
         if not _ready(d, scale, dev, dataset != "all", log): continue
@@ -192,7 +192,7 @@ def _launch(nproc:int, # the processes to start
 def run_command(args:argparse.Namespace, # the checked arguments of `ead_repro run`
                ) -> int:
     "`ead_repro run`: in this process, or as `--nproc` processes that share the run."
-    from ead_repro.evaluate import join_run, leave_run
+    from ead_repro.store import join_run, leave_run
     chosen, _ = _choose(args.section, args.dataset, args.scale)
     workers = int(os.environ.get("WORLD_SIZE", "1"))
     alone = one_process_only(chosen)

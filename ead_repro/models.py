@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .data import ImageSet, InputError, predict, load_dataset, ead_home, require
+from .data import (ImageSet, InputError, predict, load_dataset, ead_home, require,
+                            first_line)
 
 # %% auto #0
 __all__ = ['CHECKPOINTS', 'ARCHS', 'RECIPES', 'TARGET_ACCURACY', 'CWNet', 'mnist_net', 'cifar_net', 'train', 'accuracy',
@@ -46,10 +47,6 @@ def _device(model:nn.Module) -> torch.device:
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
 
-def _first_line(e:Exception) -> str:
-    "The first line of an exception's message (torch's load errors run to many lines)."
-    return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
-
 def _resume(resume, model:nn.Module, opt, g:torch.Generator, log) -> int:
     "Load the state a killed run left in `resume` (model, optimiser, RNGs); the epochs it finished."
     if not (resume and Path(resume).exists()): return 0
@@ -59,7 +56,7 @@ def _resume(resume, model:nn.Module, opt, g:torch.Generator, log) -> int:
         opt.load_state_dict(st["opt"])
     except Exception as e:
         raise InputError(f"training state {resume} does not load or is of another model "
-                         f"({_first_line(e)}); delete it to train from epoch 0") from e
+                         f"({first_line(e)}); delete it to train from epoch 0") from e
     g.set_state(st["rng"])  # batch order
     if "torch_rng" in st: torch.set_rng_state(st["torch_rng"])  # dropout masks
     if log: log(f"resuming after epoch {st['epoch']}")
@@ -264,7 +261,7 @@ def load_model(name:str, # the checkpoint's name ("mnist", "cifar", or one a use
     try: model.load_state_dict(torch.load(f, weights_only=True, map_location=device or "cpu"))
     except Exception as e:
         raise InputError(f"checkpoint {f} does not load as the {card['arch']!r} network its card "
-                         f"names ({_first_line(e)}); {fix}") from e
+                         f"names ({first_line(e)}); {fix}") from e
     return model.to(device or "cpu").eval()
 
 # %% ../nbs/01_models.ipynb #3161bc2b

@@ -16,8 +16,9 @@ from .data import (DATASETS, ImageSet, InputError, load_dataset, predict, decode
 from .models import checkpoint_names, load_model
 from .formulation import NORMS
 from .attack import EAD, PRESETS, AttackResult
-from .evaluate import (figure_theme, provenance, write_atomic, to_json, show_image,
-                                robust_accuracy)
+from .evaluate import robust_accuracy
+from .figures import figure_theme, show_image
+from .store import provenance, write_atomic, to_json
 
 # %% auto #0
 __all__ = ['TORCHSCRIPT_SUFFIXES', 'EXPORT_SUFFIXES', 'IMAGE_SUFFIXES', 'ATTACK_DEFAULTS', 'L1_RADII', 'our_models', 'load_spec',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_runner.ipynb #b63c1dd7
 from __future__ import annotations
-import dataclasses, io, json, os, re, shutil, time
+import dataclasses, json, os, re, shutil, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,10 +16,10 @@ from .data import DATASETS, load_dataset, select_attack_set
 from .models import load_model, model_card, TARGET_ACCURACY
 from .attack import EAD, CW, COV
 from .baselines import FGM, IFGM, TABLE4
-from .evaluate import (CASES, RecordStore, run_attack_set, case_table, paper_table,
-                                attack_rows, records_from_result,
-                                paper_rows, compare_table, save_tables, load_tables, figure_rows,
-                                provenance, write_atomic, to_json, shard, run_batches)
+from .evaluate import (CASES, case_table, paper_table, paper_rows, compare_table,
+                                save_tables, load_tables)
+from .store import (RecordStore, run_attack_set, attack_rows, records_from_result,
+                             provenance, write_atomic, to_json, shard, run_batches)
 
 # %% auto #0
 __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale',
@@ -29,12 +29,13 @@ __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS
            'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'FileJob', 'make_files',
            'mask_unmeasured', 'section_table', 'job_stores', 'rows_table', 'Claim', 'table_value', 'any_missing',
            'check_claims', 'claim_verdict', 'claims_frame', 'draw_images', 'claim_support', 'write_report',
-           'beta_series', 'save_figure', 'figure_path', 'plot_beta', 'beta_figures', 'draw_figures', 'run_section',
-           'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
+           'figure_path', 'beta_figures', 'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table',
+           'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
-from .evaluate import figure_theme, image_cases, weighted_case_table
+from .evaluate import image_cases, weighted_case_table
+from .figures import figure_rows, plot_beta
 
 # %% ../nbs/06_runner.ipynb #6cc04b2c
 @dataclass(frozen=True)
@@ -873,27 +874,7 @@ def write_report(section:Section, # the section reported
     return dict(ours=parts["ours"], paper=parts["paper"], status=saved["status"],
                 provenance=prov, claims=claims, folder=folder)
 
-# %% ../nbs/06_runner.ipynb #4f940067
-def beta_series(table:pd.DataFrame, # a table in the paper's layout
-                prefix:str, # rows named f"{prefix} β={b}", e.g. "COV", "EAD (L1 rule)"
-                case:str="Average case", # which case's columns
-               ) -> pd.DataFrame:
-    "ASR, L1, L2, L∞ of `case` for the rows of one β sweep, indexed by β in increasing order."
-    rows = {float(r.split("β=")[1]): r for r in table.index if r.startswith(prefix + " β=")}
-    out = pd.DataFrame({b: table.loc[r, case] for b, r in rows.items()},
-                       index=["ASR", *NORMS.values()], dtype=float)
-    return out.T.sort_index().rename_axis("β")
-
 # %% ../nbs/06_runner.ipynb #0a4538a0
-def save_figure(fig, # a matplotlib figure
-                path=None, # where the PNG goes; None: nowhere
-               ):
-    "Save `fig` as a PNG at `path`, atomically (nothing when `path` is None)."
-    if path is None: return
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    write_atomic(path, buf.getvalue())
-
 def figure_path(figures, # the figures folder
                 scale, # a name in `SCALES` or a `Scale`
                 section:str, # the section's name
@@ -902,38 +883,6 @@ def figure_path(figures, # the figures folder
                ) -> Path:
     "figures/<scale>-<section>-<dataset>-<what>.png"
     return Path(figures) / f"{get_scale(scale).name}-{section}-{dataset}-{what}.png"
-
-# %% ../nbs/06_runner.ipynb #9362f9a2
-def plot_beta(ours:pd.DataFrame, # our table in the paper's layout
-              paper:pd.DataFrame, # the paper's
-              prefixes:list, # the β sweeps to draw, e.g. ["EAD (EN rule)", "EAD (L1 rule)"]
-              case:str="Average case", # which case
-              title:str=None, # the figure's title (default: the case)
-              path=None, # where to save it (PNG); None: don't
-             ):
-    "ASR, L1, L2, L∞ against β for each sweep: ours solid, the paper's dashed (Figures 2, 5)."
-    import matplotlib.pyplot as plt
-    figure_theme()
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3))
-    betas = sorted({b for p in prefixes for t in (ours, paper)
-                    for b in beta_series(t, p, case).index})
-    pos = {b: i for i, b in enumerate(betas)}
-    for j, p in enumerate(prefixes):
-        for t, style, who in ((ours, "-o", "ours"), (paper, "--", "paper")):
-            sr = beta_series(t, p, case)
-            for ax, m in zip(axes, ["ASR", *NORMS.values()]):
-                ax.plot([pos[b] for b in sr.index], sr[m], style, color=f"C{j}",
-                        label=f"{p} ({who})", ms=4)
-    for ax, m in zip(axes, ["ASR (%)", *NORMS.values()]):
-        ax.set_xticks(range(len(betas)))
-        ax.set_xticklabels([f"{b:g}" for b in betas], rotation=60, fontsize=7)
-        ax.set_xlabel("β")
-        ax.set_title(m, fontsize=9)
-    axes[0].legend(fontsize=6)
-    fig.suptitle(title or case, fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
 
 # %% ../nbs/06_runner.ipynb #e8c37422
 def beta_figures(prefixes:list, # the β sweeps a section draws, e.g. ["COV", "EAD (EN rule)"]

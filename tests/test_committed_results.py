@@ -32,7 +32,8 @@ def one_thread():
 @pytest.mark.parametrize("dataset", ["mnist", "cifar"])
 def test_quick_results_reproduced(dataset, one_thread):
     from ead_repro.cli import largest_difference
-    from ead_repro.evaluate import RecordStore, run_attack_set, to_json, case_table, load_tables
+    from ead_repro.evaluate import case_table, load_tables
+    from ead_repro.store import RecordStore, run_attack_set, to_json
     from ead_repro.runner import get_scale, setup_run, attack_spec, make_attack, records_dir, store_key
     root, quick = ROOT / "results", get_scale("quick")
     model, card, aset = setup_run(dataset, quick)
@@ -55,7 +56,7 @@ def test_quick_results_reproduced(dataset, one_thread):
 
 def test_imagenet_cpu_records_resume(one_thread):
     "The ImageNet section's committed cpu stores, under the keys its jobs make now: nothing to do."
-    from ead_repro.evaluate import RecordStore, to_json
+    from ead_repro.store import RecordStore, to_json
     from ead_repro.runner import AttackJob, job_store, open_store, section_jobs
     from ead_repro.sections import imagenet as im
     run = im.imagenet_run("cpu", ROOT / "results")
@@ -72,7 +73,8 @@ def test_imagenet_cpu_records_resume(one_thread):
 
 def test_adversarial_training_quick_records_resume(one_thread):
     "The committed quick stores and cards: nothing to attack, no network to retrain or load."
-    from ead_repro.evaluate import RecordStore, to_json, load_tables
+    from ead_repro.evaluate import load_tables
+    from ead_repro.store import RecordStore, to_json
     from ead_repro.runner import (AttackJob, FileJob, job_store, job_scale, job_complete,
                                   section_run, section_jobs, write_report)
     from ead_repro.sections import adversarial_training as adv

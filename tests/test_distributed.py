@@ -54,7 +54,7 @@ def _kill_when_parts(cmd:list, n:int):
 
 
 def test_killed_shared_run_resumes_to_the_one_process_run(alone, tmp_path):
-    from ead_repro.evaluate import RecordStore
+    from ead_repro.store import RecordStore
     _kill_when_parts([*_args(tmp_path), "--nproc", "2"], 3)
     before = {n: _rows_written(s) for n, s in _stores(tmp_path).items()}
     n_before = sum(map(len, before.values()))
@@ -100,7 +100,7 @@ def transfer_alone(tmp_path_factory) -> Path:
 
 
 def test_killed_shared_transfer_run_resumes_to_the_one_process_run(transfer_alone, tmp_path):
-    from ead_repro.evaluate import RecordStore
+    from ead_repro.store import RecordStore
     _kill_when_parts([*_transfer_args(tmp_path), "--nproc", "2"], 3)
     before = {n: _rows_written(s) for n, s in _stores(tmp_path).items()}
     n_before = sum(map(len, before.values()))
@@ -164,7 +164,7 @@ ADV = ["run", "adversarial_training", "--scale", "smoke", "--no-progress", "--th
 
 
 def test_shared_adversarial_training_run_is_the_one_process_run(tmp_path):
-    from ead_repro.evaluate import RecordStore
+    from ead_repro.store import RecordStore
     runs = {n: tmp_path / n for n in ("alone", "shared")}
     for n, root in runs.items():
         nproc = ["--nproc", "2"] if n == "shared" else []

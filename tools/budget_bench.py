@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from ead_repro.budget import BudgetEAD, best_seen
 from ead_repro.data import load_dataset, select_attack_set
-from ead_repro.evaluate import provenance, write_atomic, to_json
+from ead_repro.store import provenance, write_atomic, to_json
 from ead_repro.models import load_model, model_card
 from ead_repro.sections.peers import (Attack, attack_batch, run_key, peer_scale, run_file, load_run,
                                       attacks_for, PEERS, PRESET_ROW, ATTACKS)

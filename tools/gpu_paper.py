@@ -59,7 +59,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     t_start = time.time()
     from ead_repro.runner import get_scale, run_rows, write_report, draw_figures, setup_run, section_table
-    from ead_repro.evaluate import provenance, write_atomic, to_json
+    from ead_repro.store import provenance, write_atomic, to_json
     from ead_repro.sections.comparison import SECTION
     s, dev, out = get_scale(args.scale), torch.device(args.device), Path(args.out)
     if args.refill: s = dataclasses.replace(s, refill=True)

@@ -14,11 +14,11 @@ import torch
 from ..formulation import NORMS
 from ..data import DATASETS, ImageSet, load_dataset, select_attack_set, predict
 from ..models import RECIPES, load_model, model_card, card_has_recipe, train_checkpoint
-from ..evaluate import (CASES, RecordStore, case_table, paper_csv, paper_caption,
-                                plot_bars_beside_paper)
+from ..evaluate import CASES, case_table, paper_csv, paper_caption
+from ..figures import plot_bars_beside_paper, save_figure
+from ..store import RecordStore
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, Scale, SCALES,
-                              get_scale, job_folder, job_complete, mask_unmeasured, figure_path,
-                              save_figure)
+                              get_scale, job_folder, job_complete, mask_unmeasured, figure_path)
 
 # %% auto #0
 __all__ = ['TRAININGS', 'JOINT_RAISES', 'ADV_TRAININGS', 'ADV_TRAINING_SCALES', 'GENERATORS', 'MIXES', 'PAIRS', 'SECTION',

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 from ..formulation import NORMS
 from ..data import DATASETS, CIFAR10_CLASSES
-from ..evaluate import RecordStore, adversarial_grid, plot_bars_beside_paper
+from ..figures import adversarial_grid, plot_bars_beside_paper, save_figure
+from ..store import RecordStore
 from ..runner import (Section, Claim, FIGURE_ATTACKS, table_value, any_missing, attack_spec,
-                              attack_slug, records_dir, figure_path, save_figure, get_scale,
-                              setup_run, run_section, find_report, describe_report, report_table,
-                              check_claims, show_figures, results_root, SCALE_ORDER)
+                              attack_slug, records_dir, figure_path, get_scale, setup_run,
+                              run_section, find_report, describe_report, report_table, check_claims,
+                              show_figures, results_root, SCALE_ORDER)
 from .rule import claim_l1_rule
 
 # %% auto #0

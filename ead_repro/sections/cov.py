@@ -7,9 +7,10 @@ from __future__ import annotations
 import pandas as pd
 from ..formulation import NORMS
 from ..data import DATASETS
-from ..runner import (Section, Claim, beta_series, beta_figures, figure_path, get_scale,
-                              run_section, find_report, describe_report, report_table, check_claims,
+from ..runner import (Section, Claim, beta_figures, figure_path, get_scale, run_section,
+                              find_report, describe_report, report_table, check_claims,
                               show_figures, results_root)
+from ..evaluate import beta_series
 
 # %% auto #0
 __all__ = ['SECTION', 'relative_range', 'claim_cov_insensitive']

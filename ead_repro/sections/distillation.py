@@ -12,9 +12,10 @@ import torch
 from ..data import DATASETS, load_dataset
 from ..models import (RECIPES, load_model, model_card, card_has_recipe, soft_labels,
                               train_checkpoint)
-from ..evaluate import figure_theme, plot_ours_and_paper, case_table, paper_by
+from ..evaluate import case_table, paper_by
+from ..figures import figure_theme, plot_ours_and_paper, save_figure
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
-                              get_scale, mask_unmeasured, figure_path, save_figure, find_report)
+                              get_scale, mask_unmeasured, figure_path, find_report)
 
 # %% auto #0
 __all__ = ['PAPER_TEMPERATURES', 'DISTILLATIONS', 'DISTILLATION_SCALES', 'ROWS', 'SECTION', 'Distillation', 'network_name',

@@ -14,16 +14,16 @@ from ..baselines import IFGM
 from ..formulation import NORMS
 from ..data import predict
 from ..models import retrain, load_model, model_card
-from ..evaluate import (write_atomic, to_json, provenance, RecordStore, run_attack_set,
-                                case_table, paper_table, CASES, within_ten_percent,
-                                image_cases, weighted_case_table, compare_table, case_summary,
-                                figure_theme)
+from ..evaluate import (case_table, paper_table, CASES, within_ten_percent, image_cases,
+                                weighted_case_table, compare_table, case_summary)
+from ..figures import figure_theme, save_figure
+from ..store import write_atomic, to_json, provenance, RecordStore, run_attack_set
 from ..runner import (Scale, get_scale, setup_run, store_key, attack_spec, attack_slug,
                               records_dir,
                               results_root, open_store, run_provenance, SCALE_ORDER, SCALES,
-                              SETTINGS, find_report, draw_images, section_run,
-                              section_jobs, AttackJob, job_folder, job_scale, Section, SectionRun,
-                              FileJob, mask_unmeasured, figure_path, save_figure)
+                              SETTINGS, find_report, draw_images, section_run, section_jobs,
+                              AttackJob, job_folder, job_scale, Section, SectionRun, FileJob,
+                              mask_unmeasured, figure_path)
 from .rule import claim_l1_rule
 
 # %% auto #0

@@ -13,11 +13,12 @@ from ..formulation import NORMS
 from ..data import load_imagenet_photos, select_attack_set, predict, AttackSet
 from ..models import efficientnet_lite0
 from ..baselines import TABLE4
-from ..evaluate import RecordStore, run_attack_set
+from ..store import RecordStore, run_attack_set
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, table_value,
                               any_missing, attack_spec, records_dir, job_attack, job_store,
                               open_store, run_provenance, rows_table, section_run, figure_path,
-                              save_figure, SETTING_WORDS)
+                              SETTING_WORDS)
+from ..figures import save_figure
 
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',

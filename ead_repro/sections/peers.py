@@ -15,11 +15,11 @@ from torch import nn
 from ..data import DATASETS, InputError, load_dataset, select_attack_set
 from ..models import load_model, model_card
 from ..attack import EAD, PRESETS, AttackResult
-from ..evaluate import (figure_theme, provenance, write_atomic, to_json, save_tables,
-                                robust_accuracy,
-                                load_tables)
-from ..runner import (Section, Claim, VERDICTS, figure_path, save_figure, results_root,
-                              show_figures, report_dir, get_scale)
+from ..evaluate import save_tables, robust_accuracy, load_tables
+from ..figures import figure_theme, save_figure
+from ..store import provenance, write_atomic, to_json
+from ..runner import (Section, Claim, VERDICTS, figure_path, results_root, show_figures,
+                              report_dir, get_scale)
 
 # %% auto #0
 __all__ = ['EAD_PASSES_PER_ITERATION', 'EAD_FIXED_PASSES', 'ADV_LIB', 'APGD_SEARCH', 'PAPER_EAD', 'ATTACKS', 'SETTINGS',

@@ -6,9 +6,10 @@
 from __future__ import annotations
 import pandas as pd
 from ..data import DATASETS
-from ..runner import (Section, Claim, any_missing, beta_series, beta_figures, figure_path,
-                              get_scale, run_section, find_report, describe_report, report_table,
-                              check_claims, show_figures, results_root)
+from ..runner import (Section, Claim, any_missing, beta_figures, figure_path, get_scale,
+                              run_section, find_report, describe_report, report_table, check_claims,
+                              show_figures, results_root)
+from ..evaluate import beta_series
 
 # %% auto #0
 __all__ = ['SECTION', 'claim_l1_rule']

@@ -13,11 +13,12 @@ from ..formulation import margin
 from ..data import predict
 from ..models import load_model, model_card
 from ..attack import EAD
-from ..evaluate import (figure_theme, plot_ours_and_paper, RecordStore, case_table,
-                                paper_by, write_atomic)
+from ..evaluate import case_table, paper_by
+from ..figures import figure_theme, plot_ours_and_paper, save_figure
+from ..store import RecordStore, write_atomic
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
-                              get_scale, report_dir, figure_path, save_figure, find_report,
-                              setup_run, mask_unmeasured)
+                              get_scale, report_dir, figure_path, find_report, setup_run,
+                              mask_unmeasured)
 from .distillation import DISTILLATIONS, train_distilled, trained
 
 # %% auto #0
