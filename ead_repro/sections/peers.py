@@ -4,9 +4,8 @@
 
 # %% ../../nbs/sections/09_peers.ipynb #115339fc
 from __future__ import annotations
-import dataclasses, json, math, sys, types
+import dataclasses, math, sys, types
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 import numpy as np
 import pandas as pd
@@ -14,7 +13,7 @@ import torch
 from ..data import DATASETS, InputError
 from ..attack import EAD, PRESETS
 from ..evaluate import figure_theme, robust_accuracy, RecordStore
-from ..runner import (Section, SectionRun, AttackJob, BudgetedAttack, Claim, count_passes,
+from ..runner import (Section, SectionRun, AttackJob, BudgetedAttack, Claim,
                               section_run, section_jobs, job_stores, figure_path, save_figure,
                               find_report, results_root, show_figures)
 
