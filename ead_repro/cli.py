@@ -98,12 +98,17 @@ def _has(s, dataset:str, scale:str, named:bool, log) -> bool:
     if dataset not in s.tables:  # e.g. transferability is MNIST only
         if named: log(f"skipping {s.name} on {dataset}: it has {list(s.tables)} only")
         return False
-    if s.scales is None or scale in s.scales: return True
-    why = f"the {s.name} section has no {scale!r} scale (it has {list(s.scales)})"
-    if named: raise InputError(why)
-    log(f"skipping {s.name}: no {scale!r} scale")
-    return False
-
+    if s.scales is not None and scale not in s.scales:
+        why = f"the {s.name} section has no {scale!r} scale (it has {list(s.scales)})"
+        if named: raise InputError(why)
+        log(f"skipping {s.name}: no {scale!r} scale")
+        return False
+    try: s.needs is None or s.needs()  # an optional extra it runs on (peers: adv_lib)
+    except InputError as e:
+        if named: raise
+        log(f"skipping {s.name}: {e}")
+        return False
+    return True
 
 # %% ../nbs/90_cli.ipynb #c508789c
 def datasets() -> list:

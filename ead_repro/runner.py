@@ -25,12 +25,12 @@ from .store import (RecordStore, run_attack_set, attack_rows, records_from_resul
 __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale',
            'attack_spec', 'attack_slug', 'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir',
            'store_key', 'run_provenance', 'open_store', 'grow_store', 'AttackJob', 'job_scale', 'job_attack',
-           'job_folder', 'job_store', 'joint_runs', 'run_shared', 'job_complete', 'run_jobs', 'run_rows',
-           'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'FileJob', 'make_files',
-           'mask_unmeasured', 'section_table', 'job_stores', 'rows_table', 'Claim', 'table_value', 'any_missing',
-           'check_claims', 'claim_verdict', 'claims_frame', 'draw_images', 'claim_support', 'write_report',
-           'figure_path', 'beta_figures', 'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table',
-           'describe_report', 'figure_links', 'show_figures']
+           'job_folder', 'job_store', 'joint_runs', 'run_shared', 'job_complete', 'run_jobs', 'run_rows', 'Passes',
+           'count_passes', 'BudgetedAttack', 'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks',
+           'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores', 'rows_table', 'Claim',
+           'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame', 'draw_images',
+           'claim_support', 'write_report', 'figure_path', 'beta_figures', 'draw_figures', 'run_section',
+           'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -190,6 +190,7 @@ class Section:
     scales: tuple = None  # its scales (a tuple), or {scale: its settings there}; None: `SCALES`
     jobs: Callable = None  # (run: `SectionRun`) -> [`AttackJob`, `FileJob`]; None: one per row
     table: Callable = None  # (run, stores, records) -> its report's parts; None: `rows_table`
+    needs: Callable = None  # () -> None, or an `InputError` naming what to install (an extra)
 
     @property
     def rows(self) -> list:
@@ -240,15 +241,16 @@ def report_dir(out, # results root
     return Path(out) / get_scale(scale).name / section / dataset
 
 # %% ../nbs/06_runner.ipynb #47fd5f2b
-def store_key(spec:dict, # an `attack_spec`
+def store_key(spec:dict, # an `attack_spec`; None where `attack` is given
               scale, # a name in `SCALES` or a `Scale`
               card:dict, # the model's card
               aset, # the `AttackSet`
+              attack=None, # the attack; None: `make_attack(spec, scale)`
              ) -> dict:
     "What a record store holds records of; a store resumes only under an equal key."
     s = get_scale(scale)
-    attack = make_attack(spec, s)
-    return dict(attack=attack_slug(spec), settings=repr(attack),
+    attack = make_attack(spec, s) if attack is None else attack
+    return dict(attack=None if spec is None else attack_slug(spec), settings=repr(attack),
                 initial_const=getattr(attack, "initial_const", None),
                 learning_rate=getattr(attack, "learning_rate", None), model=card["name"],
                 model_epochs=card["epochs"], model_accuracy=card.get("test_accuracy"),
@@ -309,12 +311,15 @@ class AttackJob:
     key: Callable = None  # (card, attack set) -> more fields of its store's key; None: none
     batch: int = None  # FGM / I-FGM: most (image, ε) rows per model call; None: the attack's
     scale: Scale = field(default=None, hash=False)  # its own budget and images; None: the run's
+    attack: Callable = None  # (scale) -> an attack no row names (`row`: its name); None: the row's
+    folder: str = None  # its store's folder name where `attack` is given; None: the row's slug
 
     @property
     def spec(self) -> dict: return attack_spec(self.row)  # the attack (`attack_spec`)
     @property
     def slug(self) -> str:  # its store's folder name: the attack's slug, "-k<κ>" where κ is set
-        return attack_slug(self.spec) + ("" if self.kappa is None else f"-k{self.kappa:g}")
+        base = self.folder or attack_slug(self.spec)
+        return base + ("" if self.kappa is None else f"-k{self.kappa:g}")
     @property
     def label(self) -> str:  # its name in reports: the row, with κ and model where it has them
         kappa = "" if self.kappa is None else f" κ={self.kappa:g}"
@@ -332,6 +337,7 @@ def job_attack(job:AttackJob, # the job
                scale, # a name in `SCALES` or a `Scale`
               ) -> object:
     "The attack `job` runs at `scale`: the scale's budget, the job's κ (and FGM's `batch`)."
+    if job.attack is not None: return job.attack(get_scale(scale))
     attack = make_attack(job.spec, scale, kappa=job.kappa or 0.0)
     if job.batch is not None and job.spec["kind"] in ("fgm", "ifgm"):
         attack.batch_size = job.batch
@@ -355,8 +361,10 @@ def job_store(job:AttackJob, # the job
              ) -> tuple:
     "(the folder of `job`'s record store, the key its records are kept under)."
     s = get_scale(scale)
-    key = {**store_key(job.spec, s, card, aset), "attack": job.slug,
-           "settings": repr(job_attack(job, s))}
+    attack = job_attack(job, s)
+    own = job.attack is not None  # an attack no row names: its key from the attack itself
+    key = {**store_key(None if own else job.spec, s, card, aset, attack if own else None),
+           "attack": job.slug, "settings": repr(attack)}
     if job.keep == "all": key["kept"] = "every adversarial image"
     if job.key is not None: key.update(job.key(card, aset))
     return job_folder(job, s, dataset, out), key
@@ -481,6 +489,7 @@ def _kept(job:AttackJob, aset) -> list:
     "The image positions whose adversarial images `job`'s store keeps."
     if job.keep == "all": return list(range(len(aset)))
     if callable(job.keep): return list(job.keep(aset))
+    if job.attack is not None: return ()
     return figure_rows(aset) if attack_slug(job.spec) in _FIGURE_SLUGS else ()
 
 def _run_network(jobs:dict, s:Scale, dataset:str, out, device, progress:bool, log, after) -> dict:
@@ -554,13 +563,70 @@ def run_rows(rows:list, # paper table row names
     done = run_jobs(jobs, scale, dataset, out, device, progress, log, after)
     return {k.rsplit("/", 1)[1]: n for k, n in done.items()}
 
+# %% ../nbs/06_runner.ipynb #38a8e0cb
+import contextlib
+from .attack import AttackResult
+
+# %% ../nbs/06_runner.ipynb #71152e7e
+class Passes:
+    "Model passes counted in rows: a forward of n images counts n, a backward through it n."
+    def __init__(self): self.forward = self.backward = 0
+    def per_sample(self,
+                   n:int, # the samples attacked
+                  ) -> float:
+        "Forward plus backward rows per sample."
+        return (self.forward + self.backward) / n
+    def __repr__(self): return f"Passes(forward={self.forward}, backward={self.backward})"
+
+@contextlib.contextmanager
+def count_passes(model:torch.nn.Module, # the model whose passes are counted
+                ):
+    "Count `model`'s forward and backward rows while inside the block; yields the `Passes`."
+    passes = Passes()
+    def on_forward(module, inputs, output):
+        rows = len(inputs[0])
+        passes.forward += rows
+        if not output.requires_grad: return
+        def on_backward(grad): passes.backward += rows
+        output.register_hook(on_backward)
+    handle = model.register_forward_hook(on_forward)
+    try: yield passes
+    finally: handle.remove()
+
+# %% ../nbs/06_runner.ipynb #73b22578
+@dataclass(frozen=True)
+class BudgetedAttack:
+    "An attack made by a function of its budget of model passes per sample, called as EAD is."
+    name: str  # its name in logs
+    run: Callable  # (model, x, labels, targets or None, budget) -> adversarial images
+    settings: str = ""  # its settings in words
+    budget: int = 2000  # model passes per sample, forward plus backward rows (AttackBench's 2000)
+    targeted: bool = True  # toward the rows' targets; False: any class but the true one
+
+    def __repr__(self):
+        goal = "targeted" if self.targeted else "untargeted"
+        return f"{self.name}({self.settings}; {self.budget} passes per sample, {goal})"
+
+@patch
+def __call__(self:BudgetedAttack, model, x, labels, targets=None) -> AttackResult:
+    "Attack within the budget: passes counted by hooks (in rows), success re-checked."
+    goal = targets if self.targeted else None
+    t0 = time.perf_counter()
+    with count_passes(model) as passes: adv = self.run(model, x, labels, goal, self.budget)
+    secs = time.perf_counter() - t0
+    res = AttackResult.from_adversarial(model, x, adv.detach(), labels, goal)
+    return dataclasses.replace(res, n_forward=passes.forward, n_backward=passes.backward,
+                               time_s=secs, attack=repr(self))
+
 # %% ../nbs/06_runner.ipynb #9bbdd673
 def section_scale(section:Section, # the section
                   scale, # a name in `SCALES` or a `Scale`
+                  dataset:str=None, # the data set: its settings in `by_dataset` apply
                  ) -> tuple:
     "(the section's `Scale` at `scale`, the section's own settings there), by `section.scales`."
     s = get_scale(scale)
     own = dict(section.scales.get(s.name, {})) if isinstance(section.scales, dict) else {}
+    own.update(own.pop("by_dataset", {}).get(dataset, {}))  # {data set: its own settings}
     fields = {f.name for f in dataclasses.fields(Scale)}
     s = dataclasses.replace(s, **{k: v for k, v in own.items() if k in fields})
     return s, {k: v for k, v in own.items() if k not in fields}
@@ -582,7 +648,7 @@ def section_run(section:Section, # the section
                 device="cpu", # where the attacks run
                ) -> SectionRun:
     "The run of `section` at `scale` on `dataset`, with its scale and its own settings."
-    s, own = section_scale(section, scale)
+    s, own = section_scale(section, scale, dataset)
     return SectionRun(section, s, dataset, Path(out), device, own)
 
 def section_jobs(run:SectionRun, # the run
@@ -591,6 +657,7 @@ def section_jobs(run:SectionRun, # the run
     section = run.section
     return section.jobs(run) if section.jobs else [AttackJob(r) for r in section.rows]
 
+# %% ../nbs/06_runner.ipynb #66c450ac
 def job_blocks(jobs:list, # a section's jobs, in the order it declares them
               ) -> list:
     "The jobs cut into runs of one kind, in order: [[FileJob, ...], [AttackJob, ...], ...]."
@@ -866,12 +933,12 @@ def write_report(section:Section, # the section reported
             c.update(x)
     saved = _saved(run, jobs, stores, done, missing, parts)
     folder = report_dir(out, s, section.name, dataset)
-    save_tables(folder / "tables.json", {"ours": parts["ours"], "paper": parts["paper"]}, prov,
-                claims=claims, **saved)
+    tables = {k: parts[k] for k in ("ours", "paper") if parts.get(k) is not None}  # paper: None
+    save_tables(folder / "tables.json", tables, prov, claims=claims, **saved)
     for name, text in {"table.csv": parts["csv"], **parts.get("files", {})}.items():
         write_atomic(folder / name, text)
     if log: log(f"[{s.name} {dataset}] {section.name}: {saved['status']}; tables in {folder}")
-    return dict(ours=parts["ours"], paper=parts["paper"], status=saved["status"],
+    return dict(ours=parts["ours"], paper=parts.get("paper"), status=saved["status"],
                 provenance=prov, claims=claims, folder=folder)
 
 # %% ../nbs/06_runner.ipynb #0a4538a0
@@ -931,6 +998,7 @@ def _check_section(section:Section, s:Scale, dataset:str, rows:list):
     if section.scales is not None and s.name not in section.scales:
         raise ValueError(f"the {section.name} section has no {s.name!r} scale; "
                          f"have {list(section.scales)}")
+    if section.needs is not None: section.needs()  # an extra it needs: a clear error if missing
     if section.run is not None and shard().world > 1:
         raise InputError(f"the {section.name} section runs in one process, not under torchrun")
 

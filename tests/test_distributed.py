@@ -4,14 +4,15 @@ records, tables and figures of a run in one process, bit for bit, for a section 
 for a section declared by its jobs (`transferability`: attacks at several κ into its own stores,
 every adversarial image kept, a file made once, its own table), for the ImageNet section (its
 own network and attack set, EAD's two rules in one optimisation; not killed: one batch per store)
-and for adversarial training (attacks at a scale of their own on training images, networks trained
-by the main process, attacks on them; not killed); sections that run in one process only are
-refused with one line."""
+for adversarial training (attacks at a scale of their own on training images, networks trained
+by the main process, attacks on them; not killed), and for the peers section (attacks no row of
+the paper names, adv_lib's among them, each within a budget of model passes per sample: killed,
+resumed with no finished batch repeated or changed, then nothing left to do)."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
-from test_cli import ead, one_line_error
+from test_cli import ead
 
 ROOT = Path(__file__).resolve().parents[1]
 RULE = ["run", "rule", "--scale", "smoke", "--dataset", "mnist", "--no-progress", "--threads", "1"]
@@ -188,6 +189,33 @@ def test_shared_adversarial_training_run_is_the_one_process_run(tmp_path):
     assert (runs["shared"] / table).read_bytes() == (runs["alone"] / table).read_bytes()
 
 
-def test_one_process_sections_refused():
-    one_line_error(ead("run", "peers", "--scale", "quick", "--nproc", "2"),
-                   "runs in one process only")
+PEERS = ["run", "peers", "--scale", "smoke", "--dataset", "mnist", "--no-progress", "--threads", "1"]
+
+
+def test_killed_shared_peers_run_resumes(tmp_path):
+    "Attacks no row names, at a budget of passes (adv_lib's and EAD), shared, killed, resumed."
+    from ead_repro.sections.peers import has_adv_lib, SEARCH
+    if not has_adv_lib(): pytest.skip("adv_lib is not installed (the peers section's extra)")
+    args = [*PEERS, "--out", tmp_path / "results", "--figures", tmp_path / "figures"]
+    every = lambda: {p.parent.relative_to(tmp_path): p.parent
+                     for p in sorted((tmp_path / "results").rglob("meta.json"))}
+    _kill_when_parts([*args, "--nproc", "2"], 3)
+    before = {n: {f: f.read_bytes() for f in (s / "parts").glob("*.json")}
+              for n, s in every().items()}
+    assert 0 < sum(map(len, before.values())) < 13 + len(SEARCH), before
+    r = ead(*args, "--nproc", "2", timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("peers: complete") == 1, r.stdout  # the main process reports, once
+    stores, ranks = every(), set()
+    assert len(stores) == 13 + len(SEARCH), list(stores)  # 7 untargeted, 6 targeted, the search
+    for name, store in stores.items():
+        rows = _rows_written(store)
+        assert len(rows) == len(set(rows)) == 2, name  # none lost, no finished batch repeated
+        for f, b in before.get(name, {}).items(): assert f.read_bytes() == b, f  # kept as it was
+        assert not (store / "claims").exists()
+        ranks |= {f.stem.rsplit("-", 1)[-1] for f in (store / "parts").glob("*.json")}
+    assert {"r0", "r1"} <= ranks, ranks  # both processes attacked
+    assert (tmp_path / "results/smoke/peers/mnist/table.csv").exists()
+    assert (tmp_path / "figures/smoke-peers-mnist-robust-accuracy.png").exists()
+    again = ead(*args, "--nproc", "2", timeout=900)
+    assert again.returncode == 0 and "computed 0 (image, target) rows" in again.stdout, again.stdout

@@ -12,23 +12,71 @@ to the best peer and to EAD.preset("l1-minimal") with theirs, and attackbenchlib
 metrics/distances.py `eval_optimality`, clean accuracy 1: the attack set holds correctly
 classified images only).
 
+The peers' runs are read from the peers section's record stores (results/<scale>/records/
+<dataset>-peers-<setting>/); this benchmark's own runs stay in its run files.
+
 Usage: nice -n 10 .venv/bin/python tools/budget_bench.py --dataset mnist --settings untargeted
        --configs adapt-ista spend ...          (a config: ~2 min per 100 MNIST images on an idle core)
        .venv/bin/python tools/budget_bench.py --dataset mnist --summarise
 """
-import argparse, importlib.util, json, sys
+import argparse, importlib.util, json, math, sys, time
+from collections import namedtuple
 from pathlib import Path
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from ead_repro.attack import AttackResult
 from ead_repro.budget import BudgetEAD, best_seen
 from ead_repro.data import load_dataset, select_attack_set
 from ead_repro.store import provenance, write_atomic, to_json
 from ead_repro.models import load_model, model_card
-from ead_repro.sections.peers import (Attack, attack_batch, run_key, peer_scale, run_file, load_run,
-                                      attacks_for, PEERS, PRESET_ROW, ATTACKS)
+from ead_repro.runner import count_passes, section_run, section_jobs, job_stores
+from ead_repro.sections.peers import (Attack, attacks_for, job_runs, PEERS, PRESET_ROW, ATTACKS,
+                                      SECTION)
+
+Bench = namedtuple("Bench", "name images budget images_per_batch seed")
+SCALES = {"quick": Bench("quick", {"mnist": 100, "cifar": 30}, 2000, 50, 0)}  # the peers' quick
+
+
+def run_key(attack, setting, s, card, aset, images):
+    "What a run file of this benchmark holds results of; a file resumes only under an equal key."
+    return dict(attack=attack.name, settings=attack.settings, setting=setting, budget=s.budget,
+                images=images, images_per_batch=s.images_per_batch, seed=s.seed,
+                data_source=aset.source, model=card["name"], model_epochs=card["epochs"],
+                model_accuracy=card.get("test_accuracy"))
+
+
+def attack_batch(attack, model, x, labels, targets, budget):
+    "Per-sample success and L1/L2/L∞ of one attack call, with its passes (rows) and wall time."
+    t0 = time.perf_counter()
+    with count_passes(model) as passes:
+        adv = attack.run(model, x, labels, targets, budget)
+    secs = time.perf_counter() - t0
+    r = AttackResult.from_adversarial(model, x, adv.detach(), labels, targets)
+    return dict(n=len(x), success=r.success.tolist(), l1=r.l1.tolist(), l2=r.l2.tolist(),
+                linf=r.linf.tolist(), forward=passes.forward, backward=passes.backward,
+                time_s=secs)
+
+
+def load_run(path):
+    "A run file's per-sample arrays (success, l1, l2, linf; failures +∞) and totals."
+    doc = json.loads(Path(path).read_text(), parse_constant=float)
+    parts = doc["parts"]
+    arr = lambda k: np.array([v for p in parts for v in p[k]], dtype=float)
+    out = {k: arr(k) for k in ("success", "l1", "l2", "linf")}
+    for k in ("l1", "l2", "linf"): out[k][out["success"] == 0] = math.inf
+    tot = lambda k: sum(p[k] for p in parts)
+    return dict(out, n=sum(p["n"] for p in parts), forward=tot("forward"),
+                backward=tot("backward"), time_s=tot("time_s"), key=doc["key"])
+
+
+def peer_runs(s, dataset, out, setting):
+    "{attack name: its run} of the peers page's committed records in `setting` (`job_runs`)."
+    run = section_run(SECTION, s.name, dataset, out)
+    runs = job_runs(job_stores(run, section_jobs(run))).get(setting, {})
+    return {a.name: runs[a.name] for a in attacks_for(setting)}
 
 CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal are set per run
     "spend": ("budget spent: the preset's β, α0, c0, 5 phases, binary search, from x0",
@@ -132,8 +180,7 @@ def summarise(s, dataset, n, out):
                configs={k: dict(what=w, settings=kw) for k, (w, kw) in CONFIGS.items()},
                settings={})
     for setting in ("untargeted", "targeted"):
-        runs = {a.name: load_run(run_file(out, s, dataset, setting, a.slug))
-                for a in attacks_for(setting)}
+        runs = peer_runs(s, dataset, out, setting)
         seen = {}
         for slug in CONFIGS:
             f = out / s.name / "budget" / dataset / "runs" / setting / f"budget-{slug}.json"
@@ -188,7 +235,7 @@ def main():
     p.add_argument("--out", default=str(ROOT / "results"))
     a = p.parse_args()
     torch.set_num_threads(1)
-    s = peer_scale(a.scale)
+    s = SCALES[a.scale]
     out = Path(a.out)
     if a.summarise: return summarise(s, a.dataset, a.images, out)
     model = load_model(a.dataset).eval()

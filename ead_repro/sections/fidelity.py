@@ -728,7 +728,8 @@ def largest_reports(root=None, # results root (default: `results_root()`)
         found.setdefault((f.parts[-3], f.parts[-2]), set()).add(f.parts[-4])
     order = lambda s: SCALE_ORDER.index(s) if s in SCALE_ORDER else len(SCALE_ORDER)
     reports = {k: find_report(*k, root, sorted(v, key=order)) for k, v in found.items()}
-    return {k: r for k, r in sorted(reports.items()) if r["tables"].get("ours") is not None}
+    beside = lambda r: all(r["tables"].get(k) is not None for k in ("ours", "paper"))
+    return {k: r for k, r in sorted(reports.items()) if beside(r)}  # (peers: no paper table)
 
 # %% ../../nbs/sections/08_fidelity.ipynb #6f02e0c4
 def _setting(rep:dict) -> str:

@@ -4,58 +4,28 @@
 
 # %% ../../nbs/sections/09_peers.ipynb #115339fc
 from __future__ import annotations
-import contextlib, dataclasses, json, math, sys, time, types
+import dataclasses, math, sys, types
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
-from ..data import DATASETS, InputError, load_dataset, select_attack_set
-from ..models import load_model, model_card
-from ..attack import EAD, PRESETS, AttackResult
-from ..evaluate import save_tables, robust_accuracy, load_tables
+from ..data import DATASETS, InputError
+from ..attack import EAD, PRESETS
+from ..evaluate import robust_accuracy
 from ..figures import figure_theme, save_figure
-from ..store import provenance, write_atomic, to_json
-from ..runner import (Section, Claim, VERDICTS, figure_path, results_root, show_figures,
-                              report_dir, get_scale)
+from ..store import RecordStore
+from ..runner import (Section, SectionRun, AttackJob, BudgetedAttack, Claim,
+                              section_run, section_jobs, job_stores, figure_path,
+                              find_report, results_root, show_figures)
 
 # %% auto #0
 __all__ = ['EAD_PASSES_PER_ITERATION', 'EAD_FIXED_PASSES', 'ADV_LIB', 'APGD_SEARCH', 'PAPER_EAD', 'ATTACKS', 'SETTINGS',
-           'PEER_SCALES', 'SEARCH', 'PEERS', 'PRESET_ROW', 'PAPER_ROW', 'GOAL', 'CLAIMS', 'SECTION', 'Passes',
-           'count_passes', 'ead_iterations', 'scaled_iterations', 'import_adv_lib', 'has_adv_lib', 'Attack', 'alma_l1',
-           'fmn_l1', 'pdpgd_l1', 'fab_l1', 'apgd_l1', 'ead_attack', 'ead_row', 'attacks_for', 'attack_batch',
-           'optimality', 'PeerScale', 'peer_scale', 'run_file', 'run_key', 'run_attack', 'load_run', 'summary',
-           'search_attacks', 'run_all', 'peer_tables', 'best_peer', 'claim_preset_goal', 'claim_defaults_behind',
-           'claim_optimality', 'check_peer_claims', 'plot_robust', 'write_peers_report', 'run_peers',
-           'load_peers_report']
-
-# %% ../../nbs/sections/09_peers.ipynb #2a4222d3
-class Passes:
-    "Model passes counted in rows: a forward of n images counts n, a backward through it n."
-    def __init__(self): self.forward = self.backward = 0
-    def per_sample(self,
-                   n:int, # the samples attacked
-                  ) -> float:
-        "Forward plus backward rows per sample."
-        return (self.forward + self.backward) / n
-    def __repr__(self): return f"Passes(forward={self.forward}, backward={self.backward})"
-
-@contextlib.contextmanager
-def count_passes(model:nn.Module, # the model whose passes are counted
-                ):
-    "Count `model`'s forward and backward rows while inside the block; yields the `Passes`."
-    passes = Passes()
-    def on_forward(module, inputs, output):
-        rows = len(inputs[0])
-        passes.forward += rows
-        if not output.requires_grad: return
-        def on_backward(grad): passes.backward += rows
-        output.register_hook(on_backward)
-    handle = model.register_forward_hook(on_forward)
-    try: yield passes
-    finally: handle.remove()
+           'PEER_SCALES', 'SEARCH', 'PEERS', 'PRESET_ROW', 'PAPER_ROW', 'GOAL', 'CLAIMS', 'SECTION', 'ead_iterations',
+           'scaled_iterations', 'import_adv_lib', 'has_adv_lib', 'Attack', 'alma_l1', 'fmn_l1', 'pdpgd_l1', 'fab_l1',
+           'apgd_l1', 'ead_attack', 'ead_row', 'attacks_for', 'budgeted', 'optimality', 'peers_jobs', 'store_run',
+           'summary', 'search_attacks', 'job_runs', 'peers_table', 'peer_tables', 'best_peer', 'claim_preset_goal',
+           'claim_defaults_behind', 'claim_optimality', 'check_peer_claims', 'plot_robust', 'load_peers_report']
 
 # %% ../../nbs/sections/09_peers.ipynb #6dfcdcb1
 EAD_PASSES_PER_ITERATION = 3  # a forward and a backward at y(k), a forward at x(k+1), at most
@@ -99,9 +69,9 @@ def has_adv_lib() -> bool:
 class Attack:
     "One attack of the comparison: how it runs within a budget of model passes per sample."
     name: str  # its name in tables and figures
-    slug: str  # its file name
+    slug: str  # its store's folder name
     run: Callable  # (model, x, labels, targets, budget) -> adversarial images
-    settings: str  # its settings in words (part of its results' key)
+    settings: str  # its settings in words (part of its stores' key)
     targeted: bool = True  # whether it has a targeted version
     peer: bool = True  # an adv_lib attack (False: ours)
 
@@ -171,7 +141,8 @@ def ead_row(name:str, slug:str, settings:dict) -> Attack:
     "An `Attack` running EAD with `settings`."
     def run(model, x, labels, targets, budget):
         return ead_attack(settings, budget, targets is not None)(model, x, labels, targets).x_adv
-    return Attack(name, slug, run, repr(ead_attack(settings, 2000, True)), peer=False)
+    cut = "its I scaled" if "max_iterations" in settings else "I cut to the budget"
+    return Attack(name, slug, run, f"EAD {settings}, {cut}", peer=False)
 
 # %% ../../nbs/sections/09_peers.ipynb #c60db63d
 ATTACKS = [
@@ -192,23 +163,13 @@ def attacks_for(setting:str, # a key of `SETTINGS`
     return [a for a in ATTACKS if setting == "untargeted" or a.targeted]
 
 # %% ../../nbs/sections/09_peers.ipynb #bf57e1fc
-def attack_batch(attack:Attack, # the attack
-                 model:nn.Module, # the model, in eval mode
-                 x:torch.Tensor, # images in [0, 1]
-                 labels:torch.Tensor, # true labels
-                 targets:torch.Tensor, # target classes, or None (untargeted)
-                 budget:int, # model passes per sample
-                ) -> dict:
-    "Per-sample success and L1/L2/L∞ of one attack call, with its passes and wall time."
-    t0 = time.perf_counter()
-    with count_passes(model) as passes:
-        adv = attack.run(model, x, labels, targets, budget)
-    secs = time.perf_counter() - t0
-    r = AttackResult.from_adversarial(model, x, adv.detach(), labels, targets,
-                                      targeted=targets is not None)
-    return dict(n=len(x), success=r.success.tolist(), l1=r.l1.tolist(), l2=r.l2.tolist(),
-                linf=r.linf.tolist(), forward=passes.forward, backward=passes.backward,
-                time_s=secs)
+def budgeted(attack:Attack, # the attack
+             setting:str, # "untargeted", "targeted", or "search" (untargeted)
+             budget:int, # model passes per sample
+            ) -> BudgetedAttack:
+    "`attack` in `setting` within `budget`, as the runner's executor calls attacks."
+    return BudgetedAttack(attack.name, attack.run, attack.settings, budget,
+                          targeted=setting == "targeted")
 
 # %% ../../nbs/sections/09_peers.ipynb #4f2b9333
 def optimality(norms, # one attack's per-sample minimal norms (inf: failed)
@@ -224,103 +185,47 @@ def optimality(norms, # one attack's per-sample minimal norms (inf: failed)
     return float(1 - (area(d) - area(b)) / (worst - area(b))) if worst > area(b) else 1.0
 
 # %% ../../nbs/sections/09_peers.ipynb #fa77582e
-@dataclass(frozen=True)
-class PeerScale:
-    "A run size of the comparison: images per data set, the budget, the preset search's images."
-    name: str  # as results are filed: results/<name>/peers/
-    images: dict  # data set -> images attacked (the first of the seeded attack set)
-    budget: int = 2000  # model passes per sample (forward + backward rows): AttackBench's 2000
-    images_per_batch: int = 50  # images per attack call (one resumable part each)
-    search_images: dict = None  # data set -> images of the preset search (None: no search)
-    seed: int = 0  # attack-set selection seed
-    note: str = ""  # what the scale is for
-
-PEER_SCALES = {
-    "smoke": PeerScale("smoke", {"mnist": 2, "cifar": 2}, budget=40, images_per_batch=2,
-                       search_images={"mnist": 2}, note="CI: the machinery; numbers mean nothing"),
-    "quick": PeerScale("quick", {"mnist": 100, "cifar": 30}, images_per_batch=50,
-                       search_images={"mnist": 30, "cifar": 10},
-                       note="one CPU core in about an hour, both data sets"),
-    "paper": PeerScale("paper", {"mnist": 1000, "cifar": 1000}, images_per_batch=500,
-                       note="AttackBench's size, for a GPU"),
+PEER_SCALES = {  # scale -> the section's settings there (`section_scale`)
+    "smoke": dict(images=2, all_targets=False, images_per_batch=2, budget=40, search_images=2,
+                  by_dataset={"cifar": dict(search_images=None)},
+                  note="CI: the machinery; numbers mean nothing"),
+    "quick": dict(images=100, all_targets=False, images_per_batch=50, budget=2000,
+                  search_images=30, by_dataset={"cifar": dict(images=30, search_images=10)},
+                  note="one CPU core in about an hour, both data sets"),
+    "paper": dict(images=1000, all_targets=False, images_per_batch=500, budget=2000,
+                  setting="library", refill=False, note="AttackBench's size, for a GPU"),
 }
 
 # %% ../../nbs/sections/09_peers.ipynb #23c9a510
-def peer_scale(scale, # a name in `PEER_SCALES`, a `PeerScale`, or a runner `Scale` of that name
-              ) -> PeerScale:
-    "The `PeerScale` that `scale` names."
-    return get_scale(scale, PEER_SCALES, "peers scale")
+def _job(attack:Attack, setting:str, run:SectionRun, scale=None) -> AttackJob:
+    "The job of `attack` in `setting`: its store records/<data set>-peers-<setting>/<slug>."
+    make = lambda s: budgeted(attack, setting, run.options["budget"])
+    return AttackJob(f"{attack.name}, {setting}", under=f"{run.dataset}-peers-{setting}",
+                     folder=attack.slug, attack=make, scale=scale)
 
-def run_file(out, # results root
-             scale, # a name in `PEER_SCALES` or a `PeerScale`
-             dataset:str, # "mnist" or "cifar"
-             setting:str, # a key of `SETTINGS`, or "search"
-             slug:str, # the attack's file name
-            ) -> Path:
-    "results/<scale>/peers/<dataset>/runs/<setting>/<slug>.json"
-    return (Path(out) / peer_scale(scale).name / "peers" / dataset / "runs" / setting
-            / f"{slug}.json")
-
-# %% ../../nbs/sections/09_peers.ipynb #345df220
-def run_key(attack:Attack, setting:str, s:PeerScale, card:dict, aset, images:int) -> dict:
-    "What a run file holds results of; a file resumes only under an equal key."
-    return dict(attack=attack.name, settings=attack.settings, setting=setting, budget=s.budget,
-                images=images, images_per_batch=s.images_per_batch, seed=s.seed,
-                data_source=aset.source, model=card["name"], model_epochs=card["epochs"],
-                model_accuracy=card.get("test_accuracy"))
-
-def _read_run(path:Path, key:dict) -> dict:
-    "The run file at `path` (a new one when absent); an `InputError` if made under another key."
-    if not path.exists(): return dict(key=key, parts=[])
-    doc = json.loads(path.read_text())
-    if doc["key"] != key:
-        raise InputError(f"{path} holds results of another run ({doc['key']['settings']}); "
-                         "remove it to recompute with the current settings")
-    return doc
-
-# %% ../../nbs/sections/09_peers.ipynb #bbf0c509
-def run_attack(attack:Attack, # the attack
-               setting:str, # "untargeted", "targeted", or "search" (untargeted)
-               s:PeerScale, # the scale
-               path:Path, # its run file
-               model, card:dict, aset, # the model, its card, the attack set
-               images:int, # attack the first `images` images
-               device="cpu", # where the batches go
-               progress:bool=True, # a progress bar over batches
-              ) -> int:
-    "Attack the images the run file lacks, batch by batch, saving after each; rows computed."
-    from tqdm.auto import tqdm
-    doc = _read_run(path, run_key(attack, setting, s, card, aset, images))
-    done = {p["start"] for p in doc["parts"]}
-    starts = [i for i in range(0, images, s.images_per_batch) if i not in done]
-    computed = 0
-    for i in tqdm(starts, desc=f"{attack.name} {setting}", disable=not progress):
-        j = min(i + s.images_per_batch, images)
-        x, y = aset.x[i:j].to(device), aset.y[i:j].to(device)
-        t = aset.target[i:j].to(device) if setting == "targeted" else None
-        doc["parts"].append(dict(start=i, **attack_batch(attack, model, x, y, t, s.budget),
-                                 device=str(device)))
-        doc["parts"].sort(key=lambda p: p["start"])
-        write_atomic(path, to_json(doc))
-        computed += j - i
-    return computed
+def peers_jobs(run:SectionRun, # the section's run at a scale
+              ) -> list:
+    "Every attack in both settings, then the preset search on the first images of the set."
+    jobs = [_job(a, st, run) for st in SETTINGS for a in attacks_for(st)]
+    k = run.options.get("search_images")
+    if not k: return jobs
+    first = dataclasses.replace(run.scale, images=k)
+    return jobs + [_job(a, "search", run, first) for a in search_attacks()]
 
 # %% ../../nbs/sections/09_peers.ipynb #8530f5c0
-def load_run(path, # a run file
-            ) -> dict:
-    "A run file's per-sample arrays (success, l1, l2, linf) and totals (forward, backward, s)."
-    doc = json.loads(Path(path).read_text(), parse_constant=float)
-    parts = doc["parts"]
-    arr = lambda k: np.array([v for p in parts for v in p[k]], dtype=float)
-    n = sum(p["n"] for p in parts)
-    out = {k: arr(k) for k in ("success", "l1", "l2", "linf")}
+def store_run(store:RecordStore, # one attack's store
+              records:pd.DataFrame=None, # its records (default: read them)
+             ) -> dict:
+    "Per-sample success and norms (failures +∞), and the store's total passes and seconds."
+    r = store.records() if records is None else records
+    out = {k: np.array(r[k], dtype=float) for k in ("success", "l1", "l2", "linf")}
     for k in ("l1", "l2", "linf"): out[k][out["success"] == 0] = math.inf
-    tot = lambda k: sum(p[k] for p in parts)
-    return dict(out, n=n, forward=tot("forward"), backward=tot("backward"),
-                time_s=tot("time_s"), key=doc["key"])
+    c = store.costs()
+    return dict(out, n=len(r), forward=c["n_forward"], backward=c["n_backward"],
+                time_s=c["time_s"], key=store.meta["key"])
 
 # %% ../../nbs/sections/09_peers.ipynb #578d8536
-def summary(runs:dict, # attack name -> `load_run`, the same images in each
+def summary(runs:dict, # attack name -> `store_run`, the same images in each
             images:int=None, # only the first `images` images (None: all)
            ) -> pd.DataFrame:
     "Per attack: ASR, median and mean L1, passes per sample, wall time, optimality."
@@ -376,58 +281,45 @@ def search_attacks() -> list:
     "The preset search's settings as `Attack`s, named by their settings."
     return [ead_row(f"search: {slug}", slug, st) for slug, st in SEARCH.items()]
 
-# %% ../../nbs/sections/09_peers.ipynb #fd4f505e
-def _setup(s:PeerScale, dataset:str, device):
-    "(model, card, attack set) of `dataset` at scale `s`, the model on `device`."
-    model = load_model(dataset, device=device).eval()
-    aset = select_attack_set(model, load_dataset(dataset), n=s.images[dataset], seed=s.seed,
-                             n_targets=1)
-    return model, model_card(dataset), aset
-
-def _runs(s:PeerScale, dataset:str, out, setting:str, attacks:list) -> dict:
-    "{attack name: `load_run`} of the attacks whose run file exists."
-    files = {a.name: run_file(out, s, dataset, setting, a.slug) for a in attacks}
-    return {name: load_run(f) for name, f in files.items() if f.exists()}
-
 # %% ../../nbs/sections/09_peers.ipynb #7a5a0191
-def run_all(s:PeerScale, # the scale
-            dataset:str, # "mnist" or "cifar"
-            out, # results root
-            device="cpu", # where the attacks run
-            progress:bool=True, # progress bars
-            log=print, # one line per attack; None: quiet
-            peers:bool=True, # run adv_lib's attacks too (False: our EADs only)
-           ) -> dict:
-    "Every attack in both settings, and the preset search, resuming: {run: rows computed}."
-    if peers: import_adv_lib()
-    model, card, aset = _setup(s, dataset, device)
-    plan = [(st, a, s.images[dataset]) for st in SETTINGS for a in attacks_for(st)]
-    k = (s.search_images or {}).get(dataset)
-    plan += [("search", a, k) for a in search_attacks()] if k else []
-    computed = {}
-    for setting, a, n in plan:
-        if a.peer and not peers: continue
-        path = run_file(out, s, dataset, setting, a.slug)
-        got = run_attack(a, setting, s, path, model, card, aset, n, device, progress)
-        computed[f"{setting} {a.slug}"] = got
-        if log: log(f"[{s.name} {dataset} peers] {a.name}, {setting}: {got} of {n} images now")
-    return computed
+def job_runs(stores:dict, # {job: its store}, the jobs of `peers_jobs`
+             records:dict=None, # {job: its records} (default: read them)
+            ) -> dict:
+    "{setting: {attack name: `store_run`}} of the stores with records, in the jobs' order."
+    out = {}
+    for j, st in stores.items():
+        r = st.records() if records is None else records.get(j)
+        if r is None or not len(r): continue
+        name, setting = j.row.rsplit(", ", 1)
+        out.setdefault(setting, {})[name] = store_run(st, r)
+    return out
 
 # %% ../../nbs/sections/09_peers.ipynb #dd1bd450
-def peer_tables(s:PeerScale, # the scale
-                dataset:str, # "mnist" or "cifar"
-                out, # results root
+def peers_table(run:SectionRun, # the section's run at a scale
+                stores:dict, # {job: its store}
+                records:dict, # {job: its records}, the jobs with any
                ) -> dict:
-    "{setting: `summary`} from the run files, and the search's beside the peers on its images."
-    tables = {st: summary(_runs(s, dataset, out, st, attacks_for(st))) for st in SETTINGS}
-    k = (s.search_images or {}).get(dataset)
-    if k:
-        main = _runs(s, dataset, out, "untargeted", ATTACKS)
-        search = _runs(s, dataset, out, "search", search_attacks())
+    "The report's parts: per setting, each attack's `summary`; the search's on its images."
+    runs = job_runs(stores, records)
+    tables = {st: summary(runs[st]) for st in SETTINGS if st in runs}
+    k = run.options.get("search_images")
+    if k and "search" in runs:
         cut = lambda r: {**r, "l1": r["l1"][:k]}
-        both = {**{a: cut(r) for a, r in main.items()}, **search}
-        tables["search"] = summary(both, images=k)
-    return tables
+        main = {a: cut(r) for a, r in runs.get("untargeted", {}).items()}
+        tables["search"] = summary({**main, **runs["search"]}, images=k)
+    both = pd.concat(tables, axis=1) if tables else pd.DataFrame()
+    return dict(ours=both.replace(math.inf, math.nan), csv=both.to_csv(),
+                provenance={"adv_lib": ADV_LIB})
+
+def peer_tables(ours:pd.DataFrame, # a report's table (`peers_table`)
+               ) -> dict:
+    "{setting: its table}, +∞ back where a median is NaN."
+    out = {}
+    for st in ours.columns.get_level_values(0).unique():
+        t = ours[st].dropna(how="all").copy()
+        t["median L1"] = t["median L1"].fillna(math.inf)
+        out[st] = t
+    return out
 
 # %% ../../nbs/sections/09_peers.ipynb #11a3a21d
 PEERS = [a.name for a in ATTACKS if a.peer]
@@ -493,7 +385,7 @@ def claim_optimality(tables:dict, # `peer_tables`
 
 # %% ../../nbs/sections/09_peers.ipynb #7e9fb6cc
 CLAIMS = (claim_preset_goal, lambda t: claim_preset_goal(t, "targeted"), claim_defaults_behind,
-          claim_optimality)
+          claim_optimality)  # each on {setting: table}
 
 def check_peer_claims(tables:dict, # `peer_tables`
                       dataset:str=None, # the data set of the tables
@@ -503,8 +395,12 @@ def check_peer_claims(tables:dict, # `peer_tables`
     for c in out: c.experiment, c.dataset = "peers", dataset
     return out
 
+def _on_report(claim:Callable) -> Callable:
+    "`claim` as the runner checks it: on a report's table (`peers_table`)."
+    return lambda t, case: claim(peer_tables(t))
+
 # %% ../../nbs/sections/09_peers.ipynb #3dbc45b5
-def plot_robust(runs:dict, # setting -> {attack name: `load_run`}
+def plot_robust(runs:dict, # setting -> {attack name: `store_run`}
                 title:str="", # the figure's title
                 path=None, # where the PNG goes; None: nowhere
                ):
@@ -530,82 +426,38 @@ def plot_robust(runs:dict, # setting -> {attack name: `load_run`}
 # %% ../../nbs/sections/09_peers.ipynb #5200de07
 def _plan(section, scale, dataset:str, out, figures) -> list:
     "The one figure per data set."
-    return [(figure_path(figures, peer_scale(scale).name, "peers", dataset, "robust-accuracy"),
-             None)]
+    return [(figure_path(figures, scale, "peers", dataset, "robust-accuracy"), None)]
 
 def _draw(section, scale, dataset:str, out, path, row, tables:dict):
-    "The robust-accuracy figure of `dataset` from its run files."
-    s = peer_scale(scale)
-    runs = {st: _runs(s, dataset, out, st, attacks_for(st)) for st in SETTINGS}
+    "The robust-accuracy figure of `dataset` from its stores."
+    run = section_run(section, scale, dataset, out)
+    runs = job_runs(job_stores(run, section_jobs(run)))
+    runs = {st: runs.get(st, {}) for st in SETTINGS}
     source = next(iter(runs["untargeted"].values()), {"key": {}})["key"].get("data_source")
-    title = (f"{source or DATASETS[dataset]}, {s.name} scale: {s.images[dataset]} images, "
-             f"{s.budget} model passes per sample")
+    title = (f"{source or DATASETS[dataset]}, {run.scale.name} scale: {run.scale.images} images, "
+             f"{run.options['budget']} model passes per sample")
     return plot_robust(runs, title, path)
 
 # %% ../../nbs/sections/09_peers.ipynb #73fcde97
-def _status(s:PeerScale, dataset:str, out) -> str:
-    "complete, or which runs are short of images."
-    k = (s.search_images or {}).get(dataset)
-    want = [(st, a, s.images[dataset]) for st in SETTINGS for a in attacks_for(st)]
-    want += [("search", a, k) for a in search_attacks()] if k else []
-    short = []
-    for st, a, n in want:
-        f = run_file(out, s, dataset, st, a.slug)
-        if not f.exists() or load_run(f)["n"] < n: short.append(f"{st} {a.slug}")
-    return "complete" if not short else f"partial: {len(short)} of {len(want)} runs short"
-
-def _records(t:pd.DataFrame) -> list:
-    "A table as JSON-ready records, +∞ (a median where half the samples failed) as inf."
-    return [{k: "inf" if v == math.inf else v for k, v in r.items()}
-            for r in t.reset_index().to_dict("records")]
-
-def write_peers_report(s:PeerScale, dataset:str, out, device="cpu", log=print) -> dict:
-    "Tables, claims and provenance of `dataset` at `s` from its run files, saved as tables.json."
-    tables = peer_tables(s, dataset, out)
-    claims = [c.as_dict() for c in check_peer_claims(tables, dataset)]
-    card = model_card(dataset)
-    prov = provenance(s.name, device, load_dataset(dataset).source, s.seed, experiment="peers",
-                      dataset=DATASETS[dataset], model_card=card, adv_lib=ADV_LIB,
-                      scale_settings=dataclasses.asdict(s))
-    status, path = _status(s, dataset, out), report_dir(out, s.name, "peers", dataset)
-    save_tables(path / "tables.json", {}, prov, status=status, claims=claims,
-                peer_tables={k: _records(t) for k, t in tables.items()})
-    if log: log(f"[{s.name} {dataset}] peers: {status}; tables in {path}")
-    return dict(provenance=prov, status=status, claims=claims, tables=tables, folder=path)
+def _needs():
+    "adv_lib, or an `InputError` saying how to install it."
+    import_adv_lib()
 
 # %% ../../nbs/sections/09_peers.ipynb #f4d1714f
-def run_peers(section:Section, scale, dataset:str, out, figures, device="cpu",
-              progress:bool=True, log=print) -> dict:
-    "The section at `scale` on `dataset`: every attack, the search, the report and the figure."
-    s, t0 = peer_scale(scale), time.time()
-    computed = run_all(s, dataset, out, device, progress, log)
-    rep = write_peers_report(s, dataset, out, device, log)
-    rep["figures"] = [] if figures is None else [p for p, _ in _plan(SECTION, s, dataset, out,
-                                                                      figures)]
-    for p in rep["figures"]:
-        import matplotlib.pyplot as plt
-        plt.close(_draw(SECTION, s, dataset, out, p, None, rep["tables"]))
-    rep["computed"], rep["time_s"] = computed, time.time() - t0
-    return rep
-
 SECTION = Section("peers", "EAD against today's minimal-L1 attacks", order=9,
                   tables={"mnist": None, "cifar": None},
                   figures={d: "robust accuracy against ε; optimality" for d in DATASETS},
-                  plan_figures=_plan, draw_figure=_draw, run=run_peers,
-                  scales=("quick", "paper"))
+                  claims=tuple(_on_report(c) for c in CLAIMS), plan_figures=_plan,
+                  draw_figure=_draw, scales=PEER_SCALES, jobs=peers_jobs, table=peers_table,
+                  needs=_needs)
 
 # %% ../../nbs/sections/09_peers.ipynb #a8800bf1
 def load_peers_report(dataset:str, # "mnist" or "cifar"
                       root=None, # results root (default: `results_root()`)
                       scales=("paper", "quick"), # looked at in this order
                      ) -> dict:
-    "The saved report of the largest scale run: tables as frames, claims, provenance; or None."
-    root = Path(root) if root is not None else results_root()
-    for name in scales:
-        f = root / name / "peers" / dataset / "tables.json"
-        if not f.exists(): continue
-        doc = load_tables(f)[1]
-        frame = lambda v: pd.DataFrame(v).set_index("attack").replace("inf", math.inf)
-        tables = {k: frame(v).astype(float) for k, v in doc.pop("peer_tables").items()}
-        return dict(doc, tables=tables, scale=name, path=f, dataset=dataset)
-    return None
+    "The saved report of the largest scale run: tables per setting, claims, provenance; or None."
+    rep = find_report("peers", dataset, root, list(scales))
+    if rep is None: return None
+    tables = peer_tables(rep["tables"]["ours"])
+    return dict(rep["meta"], tables=tables, scale=rep["scale"], path=rep["path"], dataset=dataset)
