@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 bash tools/setup.sh
 bash tools/setup-chromium.sh
 source tools/env.sh
-exec .venv/bin/python -m pytest tests -p no:cacheprovider -q -rf "$@"
+exec .venv/bin/python -m pytest tests -p no:cacheprovider -q -rf --durations=40 "$@"
