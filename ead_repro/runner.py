@@ -26,11 +26,12 @@ __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS
            'attack_spec', 'attack_slug', 'make_attack', 'Section', 'per_process', 'setup_run', 'records_dir',
            'report_dir', 'store_key', 'run_provenance', 'open_store', 'grow_store', 'AttackJob', 'job_scale',
            'job_attack', 'job_folder', 'job_store', 'joint_runs', 'run_shared', 'job_complete', 'run_jobs', 'run_rows',
-           'BudgetedAttack', 'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'FileJob',
-           'make_files', 'mask_unmeasured', 'section_table', 'job_stores', 'rows_table', 'Claim', 'table_value',
-           'any_missing', 'check_claims', 'claim_verdict', 'claims_frame', 'draw_images', 'claim_support',
-           'write_report', 'figure_path', 'beta_figures', 'report_figure', 'draw_figures', 'run_section',
-           'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
+           'BudgetedAttack', 'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'models_dir',
+           'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores', 'rows_table', 'Claim',
+           'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame', 'draw_images',
+           'claim_support', 'write_report', 'figure_path', 'beta_figures', 'report_figure', 'draw_figures',
+           'run_section', 'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links',
+           'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -644,6 +645,12 @@ def job_blocks(jobs:list, # a section's jobs, in the order it declares them
         if blocks and type(blocks[-1][0]) is type(j): blocks[-1].append(j)
         else: blocks.append([j])
     return blocks
+
+# %% ../nbs/06_runner.ipynb #7b65f6ea
+def models_dir(run:SectionRun, # a section's run at a scale
+              ) -> Path:
+    "Where a section's run keeps the networks it trains: results/<scale>/models/."
+    return run.out / run.scale.name / "models"
 
 # %% ../nbs/06_runner.ipynb #4e8c52af
 @dataclass(frozen=True)
