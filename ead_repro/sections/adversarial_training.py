@@ -22,10 +22,10 @@ from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, Scale, SCA
 
 # %% auto #0
 __all__ = ['JOINT_RAISES', 'ADV_TRAINING_SCALES', 'GENERATORS', 'MIXES', 'PAIRS', 'SECTION', 'long_table', 'paper_beside',
-           'claim_training_raises', 'claim_joint_complements', 'AdvTraining', 'made_at', 'train_attack_set',
-           'train_setup', 'example_jobs', 'adversarial_examples', 'model_name', 'augmented_set', 'mix_recipe',
-           'mix_examples', 'trained', 'retrain', 'retrain_jobs', 'common_attack_set', 'model_setup', 'attack_jobs',
-           'adv_jobs', 'pairs_table', 'trained_cards', 'adv_table', 'plot_adv_training']
+           'claim_training_raises', 'claim_joint_complements', 'AdvTraining', 'made_at', 'train_setup', 'example_jobs',
+           'adversarial_examples', 'model_name', 'augmented_set', 'mix_recipe', 'mix_examples', 'trained', 'retrain',
+           'retrain_jobs', 'common_attack_set', 'model_setup', 'attack_jobs', 'adv_jobs', 'pairs_table',
+           'trained_cards', 'adv_table', 'plot_adv_training']
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #3cf80a1c
 _METRICS = ("ASR", *NORMS.values())
@@ -155,23 +155,15 @@ ADV_TRAINING_SCALES = {  # scale -> this section's settings there: its `plan` (a
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #ed6e9a1c
 GENERATORS = ["EAD (L1 rule)", "C&W (L2)", "EAD (EN rule)"]  # the methods that make examples
-def train_attack_set(model, # the model the examples are made on
-                     s:Scale, # the examples' scale: how many images, targets, the seed
-                     dataset:str="mnist", # the data set
-                    ):
-    "The seeded `AttackSet` of training images whose attacks become training data."
-    n_targets = None if s.all_targets else 1
-    data = load_dataset(dataset, "train")
-    return select_attack_set(model, data, n=s.images, seed=s.seed, n_targets=n_targets)
-
 def train_setup(run:SectionRun, # the section's run at a scale (its plan's examples)
                 device="cpu", # where the model goes
                ) -> tuple:
-    "(the committed model, its card, the attack set of training images), once per process."
+    "(the committed model, its card, the seeded attack set of training images), once per process."
     s, ds = run.options["plan"].examples, run.dataset
     def make():
-        model = load_model(ds)
-        aset = train_attack_set(model, s, ds)  # chosen on the CPU, where the images are
+        model = load_model(ds)  # the set chosen on the CPU, where the images are
+        aset = select_attack_set(model, load_dataset(ds, "train"), n=s.images, seed=s.seed,
+                                 n_targets=None if s.all_targets else 1)
         return model.to(device), model_card(ds), aset
     return per_process(("train_setup", ds, s.images, s.all_targets, s.seed, str(device)), make)
 

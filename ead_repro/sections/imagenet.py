@@ -28,8 +28,8 @@ from .comparison import plot_comparison
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
            'claim_full_asr', 'claim_fgm_lower', 'halving_grid', 'describe_scale', 'imagenet_setup', 'figure_image',
-           'class_names', 'own_store', 'figure1_set', 'figure1_todo', 'run_figure1', 'imagenet_jobs', 'imagenet_table',
-           'figure1', 'magnify', 'figure8', 'imagenet_run', 'run_budget_check', 'budget_table', 'budget_claim']
+           'class_names', 'figure1_set', 'figure1_todo', 'run_figure1', 'imagenet_jobs', 'imagenet_table', 'figure1',
+           'magnify', 'figure8', 'imagenet_run', 'run_budget_check', 'budget_table', 'budget_claim']
 
 # %% ../../nbs/sections/07_imagenet.ipynb #a7ad6f9e
 def l1_cut(ead_l1:float, # EAD's mean L1
@@ -180,13 +180,10 @@ def class_names() -> list:
     "The 1000 ImageNet class names (`ead_repro.data.imagenet_class_names`), read once."
     return per_process(("imagenet_class_names",), imagenet_class_names)
 
-def own_store(out, # results root
-              s, # the section's scale
-              what:str, # "figure1" or "budget"
-             ) -> Path:
+def _own_store(out, s, what:str) -> Path:
     "records/imagenet/<what>-ead-en-b0.001: a store of EAD (EN rule) beyond Table 10's rows."
-    return records_dir(out, s, DATASET, attack_spec("EAD (EN rule)")).with_name(
-        f"{what}-ead-en-b0.001")
+    ead = records_dir(out, s, DATASET, attack_spec("EAD (EN rule)"))
+    return ead.with_name(f"{what}-{ead.name}")
 
 # %% ../../nbs/sections/07_imagenet.ipynb #ca01ba84
 RUN_ORDER = ["FGM-L1", "FGM-L2", "FGM-L∞", "EAD (EN rule)", "I-FGM-L1", "C&W (L2)",
@@ -216,7 +213,7 @@ def _figure1(run:SectionRun) -> tuple:
     fset, job = figure1_set(aset), AttackJob("EAD (EN rule)", **_own(run))
     _, key = job_store(job, run.scale, DATASET, run.out, card, fset)
     key.update(figure="1", targets=fset.all_targets.tolist())
-    return model, card, fset, job, (own_store(run.out, run.scale, "figure1"), key)
+    return model, card, fset, job, (_own_store(run.out, run.scale, "figure1"), key)
 
 def figure1_todo(run:SectionRun, # the section's run at a scale
                 ) -> int:
@@ -241,8 +238,8 @@ def imagenet_jobs(run:SectionRun, # the section's run at a scale
     "Table 10's attacks on EfficientNet-Lite0 in `RUN_ORDER`, then Figure 1's (a file job)."
     own = _own(run)  # one network for every job: EAD's two rules in one optimisation
     fig1 = FileJob("Figure 1's attack (EAD toward three targets)",
-                   own_store(run.out, run.scale, "figure1"), lambda p, log: run_figure1(run),
-                   lambda p: figure1_todo(run) == 0)
+                   _own_store(run.out, run.scale, "figure1"),
+                   lambda p, log: run_figure1(run), lambda p: figure1_todo(run) == 0)
     return [AttackJob(r, **own) for r in RUN_ORDER] + [fig1]
 
 # %% ../../nbs/sections/07_imagenet.ipynb #533174bc
@@ -389,7 +386,7 @@ def run_budget_check(scale, # an ImageNet scale (or its name): its photos and ta
     key.update(settings=repr(attack), initial_const=const,
                budget=f"{steps} × {iterations} iterations from c = {const:g}")
     prov = run_provenance(s, device, aset, card, note=NOTE)
-    store = open_store(own_store(out, s, "budget"), key, prov)
+    store = open_store(_own_store(out, s, "budget"), key, prov)
     return run_attack_set(attack, model, aset, store, images=list(range(images)),
                           images_per_batch=s.images_per_batch, device=device, progress=progress)
 
@@ -397,7 +394,7 @@ def run_budget_check(scale, # an ImageNet scale (or its name): its photos and ta
 def _budget_check(scale, out) -> tuple:
     "(scale, the check's store, {row: the scale's EAD / I-FGM-L1 records of its photos}), or None."
     s = imagenet_run(scale, out).scale
-    folder = own_store(out, s, "budget")
+    folder = _own_store(out, s, "budget")
     if not (folder / "meta.json").exists(): return None
     st = RecordStore(folder)
     rows = {r: RecordStore(records_dir(out, s, DATASET, attack_spec(r))).records()
