@@ -29,7 +29,7 @@ __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS
            'BudgetedAttack', 'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'models_dir',
            'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores', 'rows_table', 'Claim',
            'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame', 'draw_images',
-           'claim_support', 'write_report', 'figure_path', 'beta_figures', 'report_figure', 'draw_figures',
+           'claim_support', 'write_report', 'figure_path', 'beta_figures', 'report_figures', 'draw_figures',
            'run_section', 'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links',
            'show_figures']
 
@@ -950,17 +950,16 @@ def beta_figures(prefixes:list, # the β sweeps a section draws, e.g. ["COV", "E
 
 
 # %% ../nbs/06_runner.ipynb #f2edbc57
-def report_figure(what:str, # the figure's name in its file, e.g. "asr", "bars"
-                  draw:Callable, # (`SectionRun`, tables, the report's meta, path) -> Figure
-                 ) -> tuple:
-    "A section's (`plan_figures`, `draw_figure`) for one figure per data set, from its report."
+def report_figures(draws:dict, # {what: (`SectionRun`, tables, the report's meta, path) -> Figure}
+                  ) -> tuple:
+    "A section's (`plan_figures`, `draw_figure`): figures `draws` of each data set, from its report."
     def plan(section, scale, dataset:str, out, figures) -> list:
-        return [(figure_path(figures, scale, section.name, dataset, what), None)]
-    def draw_one(section, scale, dataset:str, out, path, row, tables:dict):
+        return [(figure_path(figures, scale, section.name, dataset, what), what) for what in draws]
+    def draw(section, scale, dataset:str, out, path, what:str, tables:dict):
         run = section_run(section, scale, dataset, out)
         meta = load_tables(report_dir(out, run.scale, section.name, dataset) / "tables.json")[1]
-        return draw(run, tables, meta, path)
-    return plan, draw_one
+        return draws[what](run, tables, meta, path)
+    return plan, draw
 
 # %% ../nbs/06_runner.ipynb #cbda84c0
 def draw_figures(section:Section, # whose figures

@@ -18,7 +18,7 @@ from ..figures import plot_bars_beside_paper, save_figure
 from ..store import RecordStore
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, Scale, SCALES,
                               job_folder, job_complete, mask_unmeasured, models_dir, per_process,
-                              report_figure)
+                              report_figures)
 
 # %% auto #0
 __all__ = ['JOINT_RAISES', 'ADV_TRAINING_SCALES', 'GENERATORS', 'MIXES', 'PAIRS', 'SECTION', 'long_table', 'paper_beside',
@@ -398,7 +398,7 @@ def _figure(run:SectionRun, tables:dict, meta:dict, path):
     return plot_adv_training(tables["ours"], tables["paper"], title=title, path=path)
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #acc4da03
-_plan, _draw = report_figure("bars", _figure)
+_plan, _draw = report_figures({"bars": _figure})
 SECTION = Section("adversarial_training", _TITLE, order=6, tables={"mnist": "table14"},
                   figures={"mnist": "Table 3, Table 14"},
                   claims=(claim_training_raises, claim_joint_complements),

@@ -15,7 +15,7 @@ from ..models import (RECIPES, load_model, model_card, card_has_recipe, soft_lab
 from ..evaluate import case_table, paper_by, compare_table
 from ..figures import figure_theme, plot_ours_and_paper, save_figure
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
-                              mask_unmeasured, models_dir, report_figure)
+                              mask_unmeasured, models_dir, report_figures)
 
 # %% auto #0
 __all__ = ['PAPER_TEMPERATURES', 'DISTILLATION_SCALES', 'ROWS', 'SECTION', 'Distillation', 'network_name', 'distill_recipe',
@@ -242,7 +242,7 @@ def _figure(run:SectionRun, tables:dict, meta:dict, path):
              "case; dashed: the paper)")
     return plot_distillation(tables["ours"], tables["paper"], profiles, title, path)
 
-_plan, _draw = report_figure("asr", _figure)  # Figure 3, one file per data set
+_plan, _draw = report_figures({"asr": _figure})  # Figure 3, one file per data set
 SECTION = Section("distillation", "C&W and EAD against defensive distillation", order=4,
                   tables={"mnist": "table11", "cifar": "table12"},
                   figures={"mnist": "Figure 3 (MNIST), Table 11",

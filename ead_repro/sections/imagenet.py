@@ -20,8 +20,8 @@ from ..evaluate import case_table
 from ..store import RecordStore, run_attack_set
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, table_value,
                               any_missing, attack_spec, records_dir, job_attack, job_store,
-                              open_store, run_provenance, rows_table, section_run, figure_path,
-                              per_process, SETTING_WORDS)
+                              open_store, run_provenance, rows_table, section_run, per_process,
+                              report_figures, SETTING_WORDS)
 from ..figures import save_figure
 from .comparison import plot_comparison
 
@@ -269,20 +269,17 @@ def _panel(ax, img:np.ndarray, text:str, color:str="black", size:int=7):
     ax.set_title(text, fontsize=size, color=color)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #85147e16
-def figure1(scale, # an ImageNet scale (or its name)
-            out, # results root
+def figure1(run:SectionRun, # the section's run at a scale
             path=None, # where the PNG goes; None: nowhere
-            device="cpu", # where the model runs
            ):
     "Figure 1: the photo and EAD's adversarial examples toward three targets, with predictions."
     import matplotlib.pyplot as plt
-    run = imagenet_run(scale, out, device)
     model, _, fset, _, (folder, _) = _figure1(run)
     st = RecordStore(folder)
     adv, rec = st.adversarial(), st.records().set_index("target")
     targets = fset.all_targets[0].tolist()
     x0 = fset.x[0].numpy()
-    preds = _predicted(model, [x0] + [adv[(0, t)] for t in targets], device)
+    preds = _predicted(model, [x0] + [adv[(0, t)] for t in targets], run.device)
     fig, axes = plt.subplots(1, 4, figsize=(8, 2.6))
     _panel(axes[0], x0, f"(a) original: {_caption(fset.y[0])}\npredicted: {_caption(preds[0])}")
     for ax, t, p in zip(axes[1:], targets, preds[1:]):
@@ -311,26 +308,22 @@ def _attack_panels(axes, row:str, adv:np.ndarray, x0:np.ndarray, pred:int, t:int
     _panel(axes[0], adv, f"{row}\nnow: {_caption(pred, 16)}", ok, 6)
     _panel(axes[1], delta, f"perturbation ×{k:.0f}" if k > 1 else "no perturbation", size=6)
 
-def figure8(section:Section, # the ImageNet section (its rows, in Table 10's order)
-            scale, # an ImageNet scale (or its name)
-            out, # results root
+def figure8(run:SectionRun, # the section's run at a scale (its rows, in Table 10's order)
             path=None, # where the PNG goes; None: nowhere
-            device="cpu", # where the model runs
            ):
     "Figure 8: the photo; per attack its adversarial example and the perturbation magnified."
     import matplotlib.pyplot as plt
-    s = (run := imagenet_run(scale, out, device)).scale
-    model, _, aset = imagenet_setup(run)
+    s, (model, _, aset) = run.scale, imagenet_setup(run)
     i = figure_image(aset)
-    x0, t, rows = aset.x[i].numpy(), int(aset.target[i]), section.rows
+    x0, t, rows = aset.x[i].numpy(), int(aset.target[i]), run.section.rows
     fig, axes = plt.subplots(2, len(rows) + 1, figsize=(1.2 * (len(rows) + 1), 3.1))
     _panel(axes[0, 0], x0, f"original\n{_caption(aset.y[i], 16)}", size=6)
     axes[1, 0].axis("off")
     for j, row in enumerate(rows, 1):
-        folder = records_dir(out, s, DATASET, attack_spec(row))
+        folder = records_dir(run.out, s, DATASET, attack_spec(row))
         adv = RecordStore(folder).adversarial().get((i, t)) if folder.exists() else None
         adv = x0 if adv is None else adv
-        _attack_panels(axes[:, j], row, adv, x0, _predicted(model, [adv], device)[0], t)
+        _attack_panels(axes[:, j], row, adv, x0, _predicted(model, [adv], run.device)[0], t)
     fig.suptitle(f"Target: {_caption(t)} (EfficientNet-Lite0, {s.name} scale; a red caption: "
                  "the attack failed)", fontsize=8)
     fig.tight_layout()
@@ -338,19 +331,14 @@ def figure8(section:Section, # the ImageNet section (its rows, in Table 10's ord
     return fig
 
 # %% ../../nbs/sections/07_imagenet.ipynb #ac248c8d
-_FIGURES = ("bars", "figure1", "figure8")
-
-def _plan(section, scale, dataset:str, out, figures) -> list:
-    return [(figure_path(figures, scale, section.name, DATASET, w), w) for w in _FIGURES]
-
-def _draw(section, scale, dataset:str, out, path, what, tables:dict):
-    "One figure of the plan: the bars, Figure 1 or Figure 8."
-    s = imagenet_run(scale, out).scale
-    if what == "figure1": return figure1(s, out, path)
-    if what == "figure8": return figure8(section, s, out, path)
-    title = (f"Table 2, ImageNet column: EfficientNet-Lite0 on {s.images} photos ({s.name} "
-             "scale) beside the paper's Inception-v3")
+def _bars(run:SectionRun, tables:dict, meta:dict, path):
+    "Table 2's ImageNet column as bars, ours beside the paper's (`plot_comparison`)."
+    title = (f"Table 2, ImageNet column: EfficientNet-Lite0 on {run.scale.images} photos "
+             f"({run.scale.name} scale) beside the paper's Inception-v3")
     return plot_comparison(tables["ours"], tables["paper"], title=title, path=path)
+
+_plan, _draw = report_figures({"bars": _bars, "figure1": lambda run, t, m, path: figure1(run, path),
+                               "figure8": lambda run, t, m, path: figure8(run, path)})
 
 # %% ../../nbs/sections/07_imagenet.ipynb #1c4440a4
 SECTION = Section("imagenet", "Every attack on ImageNet (EfficientNet-Lite0, foolbox photos)",

@@ -16,7 +16,7 @@ from ..evaluate import robust_accuracy
 from ..figures import figure_theme, save_figure
 from ..store import RecordStore
 from ..runner import (Section, SectionRun, AttackJob, BudgetedAttack, Claim,
-                              section_jobs, job_stores, find_report, report_figure)
+                              section_jobs, job_stores, find_report, report_figures)
 
 # %% auto #0
 __all__ = ['EAD_PASSES_PER_ITERATION', 'EAD_FIXED_PASSES', 'ADV_LIB', 'APGD_SEARCH', 'PAPER_EAD', 'ATTACKS', 'SETTINGS',
@@ -425,7 +425,7 @@ def _figure(run:SectionRun, tables:dict, meta:dict, path):
     return plot_robust(runs, title, path)
 
 # %% ../../nbs/sections/09_peers.ipynb #f4d1714f
-_plan, _draw = report_figure("robust-accuracy", _figure)  # one per data set
+_plan, _draw = report_figures({"robust-accuracy": _figure})  # one per data set
 SECTION = Section("peers", "EAD against today's minimal-L1 attacks", order=9,
                   tables={"mnist": None, "cifar": None},
                   figures={d: "robust accuracy against ε; optimality" for d in DATASETS},

@@ -17,7 +17,7 @@ from ..evaluate import case_table, paper_by, compare_table
 from ..figures import figure_theme, plot_ours_and_paper, save_figure
 from ..store import RecordStore, write_atomic
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
-                              get_scale, report_dir, setup_run, mask_unmeasured, report_figure)
+                              get_scale, report_dir, setup_run, mask_unmeasured, report_figures)
 from .distillation import DISTILLATION_SCALES, train_distilled, trained
 
 # %% auto #0
@@ -273,7 +273,7 @@ def _figure(run:SectionRun, tables:dict, meta:dict, path):
              "average case; dashed: the paper)")
     return plot_transfer(tables["ours"], tables["paper"], meta["margins"], title, path)
 
-_plan, _draw = report_figure("asr", _figure)  # Figure 4
+_plan, _draw = report_figures({"asr": _figure})  # Figure 4
 SECTION = Section("transferability", "Transfer from the undefended to the distilled network",
                   order=5, tables={"mnist": "table13"}, figures={"mnist": "Figure 4, Table 13"},
                   claims=(claim_ead_transfers_better, claim_ead_near_all, claim_little_transfers),
