@@ -952,7 +952,7 @@ def beta_figures(prefixes:list, # the β sweeps a section draws, e.g. ["COV", "E
 # %% ../nbs/06_runner.ipynb #f2edbc57
 def report_figures(draws:dict, # {what: (`SectionRun`, tables, the report's meta, path) -> Figure}
                   ) -> tuple:
-    "A section's (`plan_figures`, `draw_figure`): figures `draws` of each data set, from its report."
+    "A section's (`plan_figures`, `draw_figure`): the figures `draws` of each data set's report."
     def plan(section, scale, dataset:str, out, figures) -> list:
         return [(figure_path(figures, scale, section.name, dataset, what), what) for what in draws]
     def draw(section, scale, dataset:str, out, path, what:str, tables:dict):
