@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_attack.ipynb #b251498b
 from __future__ import annotations
-import copy, dataclasses, inspect, math, sys, time, warnings
+import contextlib, copy, dataclasses, inspect, math, sys, time, warnings
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -17,8 +17,8 @@ from ead_repro.formulation import (
     linf_distortion)
 
 # %% auto #0
-__all__ = ['MOMENTUM_RULES', 'PRESETS', 'ead_reference', 'AttackResult', 'is_adversarial', 'attack_context', 'authors_momentum',
-           'no_momentum', 'EAD', 'COV', 'CW', 'every_target']
+__all__ = ['MOMENTUM_RULES', 'PRESETS', 'ead_reference', 'AttackResult', 'is_adversarial', 'attack_context', 'Passes',
+           'count_passes', 'authors_momentum', 'no_momentum', 'EAD', 'COV', 'CW', 'every_target']
 
 # %% ../nbs/03_attack.ipynb #a1900002
 @torch.no_grad()
@@ -401,7 +401,7 @@ def __call__(self:_Attack,
     checked = attack_context(model, x, labels, targets, self.targeted, self.box)
     with checked as (labels, targets, _):
         x0 = x.detach().clone()
-        cnt = _Counter()
+        cnt = Passes()
         cnt.forward += 1  # _check_inputs' forward pass
         cls = targets if self.targeted else labels
         bar = _bar(progress, len(x0) * self.binary_search_steps, f"{self.name} steps")
@@ -434,9 +434,31 @@ def _bar(on, total, desc):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, unit="row-step")
 
-class _Counter:
-    "Model passes made by an attack: forward and backward calls (a batched call counts once)."
+class Passes:
+    "A tally of a model's forward and backward passes (calls, or rows where `count_passes` counts)."
     def __init__(self): self.forward = self.backward = 0
+    def per_sample(self,
+                   n:int, # the samples attacked
+                  ) -> float:
+        "Forward plus backward passes per sample."
+        return (self.forward + self.backward) / n
+    def __repr__(self): return f"Passes(forward={self.forward}, backward={self.backward})"
+
+# %% ../nbs/03_attack.ipynb #01d9ebd2
+@contextlib.contextmanager
+def count_passes(model:torch.nn.Module, # the model whose passes are counted
+                ):
+    "Count `model`'s forward and backward rows while inside the block; yields the `Passes`."
+    passes = Passes()
+    def on_forward(module, inputs, output):
+        rows = len(inputs[0])
+        passes.forward += rows
+        if not output.requires_grad: return
+        def on_backward(grad): passes.backward += rows
+        output.register_hook(on_backward)
+    handle = model.register_forward_hook(on_forward)
+    try: yield passes
+    finally: handle.remove()
 
 # %% ../nbs/03_attack.ipynb #a0b1c201
 @dataclass

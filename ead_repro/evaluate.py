@@ -57,15 +57,19 @@ def _flat(summary:dict) -> dict:
     "A `case_summary` as one row of the paper's twelve columns."
     return {(CASES[c], m): summary[c][m] for c in CASES for m in ("ASR", *NORMS.values())}
 
-def case_table(results:dict, # {attack name: records DataFrame, RecordStore or case_summary dict}
+def _as_table(rows:dict) -> pd.DataFrame:
+    "{row name: {column: value}} in the paper's twelve columns; tuple names give a MultiIndex."
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=_case_columns())
+    return table if isinstance(table.index, pd.MultiIndex) else table.rename_axis("attack")
+
+def case_table(results:dict, # {attack name or tuple of labels: records, RecordStore, case_summary}
               ) -> pd.DataFrame:
     "Rows = attacks; columns = (case, ASR / L1 / L2 / L∞), like the paper's Tables 1 and 5-9."
     rows = {}
     for name, r in results.items():
         if isinstance(r, RecordStore): r = r.records()
         rows[name] = _flat(r if isinstance(r, dict) else case_summary(r))
-    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=_case_columns())
-    return table.rename_axis("attack")
+    return _as_table(rows)
 
 # %% ../nbs/05_evaluate.ipynb #e5ce50a1
 def image_cases(records:pd.DataFrame, # per-(image, target) records (`RecordStore.records`)
@@ -95,8 +99,7 @@ def weighted_case_table(per_image:dict, # {attack: its `image_cases`}
     rows = {name: {(CASES[c], m): v for c, df in cases.items()
                    for m, v in _weighted(df, weights).items()}
             for name, cases in per_image.items()}
-    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=_case_columns())
-    return table.rename_axis("attack")
+    return _as_table(rows)
 
 # %% ../nbs/05_evaluate.ipynb #a61d3cb9
 def robust_accuracy(norms, # per-sample minimal distortions (0: wrong already; inf: none found)
@@ -181,12 +184,13 @@ def paper_by(table, # the table's number (1-14) or name ("table11")
              keys:list, # the label columns that name a row, e.g. ["T", "method"]
              convert:dict=None, # {key: function} applied to that label, e.g. {"T": float}
             ) -> pd.DataFrame:
-    "A paper table whose rows are named by several labels, in `case_table`'s layout."
+    "A paper table whose rows are named by several labels, in `case_table`'s layout (N.A.: NaN)."
     convert, rows = convert or {}, {}
     for labels, g in paper_csv(table).groupby(keys, sort=False):
         name = tuple(convert.get(k, str)(v) for k, v in zip(keys, labels))
         g = g.set_index("case")
-        rows[name] = [g.loc[c, m] for c in CASES for m in ("asr", *NORMS)]
+        rows[name] = [g.loc[c, m] if c in g.index else np.nan for c in CASES
+                      for m in ("asr", *NORMS)]
     out = pd.DataFrame.from_dict(rows, orient="index", columns=_case_columns())
     names = ["attack" if k == "method" else k for k in keys]
     out.index = pd.MultiIndex.from_tuples(out.index, names=names)
@@ -208,15 +212,18 @@ def compare_table(ours:pd.DataFrame, # a `case_table`
                   paper, # a table name ("table8") or a DataFrame in the same layout
                   label:str="ours", # the `source` of our rows
                  ) -> pd.DataFrame:
-    "Our rows and the paper's, interleaved: index (attack, source), same columns."
+    "Our rows and the paper's, interleaved: index (attack, source) (or (labels..., source))."
     paper = (paper_table(paper) if isinstance(paper, str) else paper).reindex(columns=ours.columns)
     missing = np.full(ours.shape[1], np.nan)
     idx, data = [], []
     for name in ours.index:
-        idx += [(name, label), (name, "paper")]
+        key = name if isinstance(name, tuple) else (name,)
+        idx += [(*key, label), (*key, "paper")]
         theirs = paper.loc[name].to_numpy(float) if name in paper.index else missing
         data += [ours.loc[name].to_numpy(float), theirs]
-    index = pd.MultiIndex.from_tuples(idx, names=["attack", "source"])
+    multi = isinstance(ours.index, pd.MultiIndex)
+    index = pd.MultiIndex.from_tuples(idx, names=[*(ours.index.names if multi else ["attack"]),
+                                                  "source"])
     return pd.DataFrame(data, index=index, columns=ours.columns)
 
 # %% ../nbs/05_evaluate.ipynb #91135cc6

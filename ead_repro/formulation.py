@@ -8,9 +8,9 @@ import math
 import torch
 
 # %% auto #0
-__all__ = ['NORMS', 'DECISION_RULES', 'margin', 'loss_from_margin', 'success_from_margin', 'attack_loss', 'is_success',
-           'l1_distortion', 'l2_distortion', 'linf_distortion', 'l1_and_l2sq', 'elastic_net', 'objective_from_norms',
-           'objective', 'shrink', 'step_size', 'momentum', 'en_rule', 'l1_rule']
+__all__ = ['NORMS', 'DECISION_RULES', 'margin', 'loss_from_margin', 'success_from_margin', 'attack_loss', 'l1_distortion',
+           'l2_distortion', 'linf_distortion', 'l1_and_l2sq', 'elastic_net', 'objective_from_norms', 'objective',
+           'shrink', 'step_size', 'momentum', 'en_rule', 'l1_rule']
 
 # %% ../nbs/02_formulation.ipynb #d6c054c2
 def margin(logits:torch.Tensor, # N×K logits
@@ -43,14 +43,6 @@ def attack_loss(logits:torch.Tensor, # N×K logits
                ) -> torch.Tensor:
     "f of Eq. (4) (targeted, `cls`=t) or Eq. (6) (untargeted, `cls`=t0), per sample."
     return loss_from_margin(margin(logits, cls, targeted), kappa)
-
-def is_success(logits:torch.Tensor, # N×K logits
-               cls:torch.Tensor, # N classes: t (targeted) or t0 (untargeted)
-               kappa:float=0.0, # confidence κ ≥ 0
-               targeted:bool=True, # Eq. (4) (targeted) or Eq. (6) (untargeted)
-              ) -> torch.Tensor:
-    "The margin is beaten by more than κ: for κ=0, argmax = t (targeted) or argmax ≠ t0."
-    return success_from_margin(margin(logits, cls, targeted), kappa)
 
 # %% ../nbs/02_formulation.ipynb #3d7cb9ef
 NORMS = {"l1": "L1", "l2": "L2", "linf": "L∞"}  # the three norms: our names -> the paper's

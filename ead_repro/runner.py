@@ -23,14 +23,15 @@ from .store import (RecordStore, run_attack_set, attack_rows, records_from_resul
 
 # %% auto #0
 __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale',
-           'attack_spec', 'attack_slug', 'make_attack', 'Section', 'setup_run', 'records_dir', 'report_dir',
-           'store_key', 'run_provenance', 'open_store', 'grow_store', 'AttackJob', 'job_scale', 'job_attack',
-           'job_folder', 'job_store', 'joint_runs', 'run_shared', 'job_complete', 'run_jobs', 'run_rows', 'Passes',
-           'count_passes', 'BudgetedAttack', 'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks',
+           'attack_spec', 'attack_slug', 'make_attack', 'Section', 'per_process', 'setup_run', 'records_dir',
+           'report_dir', 'store_key', 'run_provenance', 'open_store', 'grow_store', 'AttackJob', 'job_scale',
+           'job_attack', 'job_folder', 'job_store', 'joint_runs', 'run_shared', 'job_complete', 'run_jobs', 'run_rows',
+           'BudgetedAttack', 'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'models_dir',
            'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores', 'rows_table', 'Claim',
            'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame', 'draw_images',
-           'claim_support', 'write_report', 'figure_path', 'beta_figures', 'draw_figures', 'run_section',
-           'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links', 'show_figures']
+           'claim_support', 'write_report', 'figure_path', 'beta_figures', 'report_figures', 'draw_figures',
+           'run_section', 'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links',
+           'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -198,7 +199,14 @@ class Section:
         return paper_rows(next(iter(self.tables.values())))
 
 # %% ../nbs/06_runner.ipynb #ac0ad439
-_SETUPS = {}
+_MADE = {}
+
+def per_process(key:tuple, # what is made, e.g. ("setup_run", dataset, ...): equal keys, one make
+                make:Callable, # () -> it
+               ):
+    "`make()`, once per process and `key`: a run's networks and attack sets are set up once."
+    if key not in _MADE: _MADE[key] = make()
+    return _MADE[key]
 
 def setup_run(dataset:str, # "mnist" or "cifar"
               scale, # a name in `SCALES` or a `Scale`
@@ -208,15 +216,13 @@ def setup_run(dataset:str, # "mnist" or "cifar"
              ) -> tuple:
     "(model, model card, attack set) for `dataset` at `scale`, the model on `device`."
     s, name = get_scale(scale), model or dataset
+    def make():
+        card, net = model_card(name, folder), load_model(name, folder, device=device)
+        aset = select_attack_set(net, load_dataset(dataset), n=s.images, seed=s.seed,
+                                 n_targets=None if s.all_targets else 1, balanced=s.balanced)
+        return net, card, aset
     key = (dataset, name, str(folder), s.images, s.all_targets, s.balanced, s.seed, str(device))
-    if key not in _SETUPS:
-        card = model_card(name, folder)
-        model = load_model(name, folder, device=device)
-        n_targets = None if s.all_targets else 1
-        aset = select_attack_set(model, load_dataset(dataset), n=s.images, seed=s.seed,
-                                 n_targets=n_targets, balanced=s.balanced)
-        _SETUPS[key] = (model, card, aset)
-    return _SETUPS[key]
+    return per_process(("setup_run", *key), make)
 
 # %% ../nbs/06_runner.ipynb #6ad2a008
 FIGURE_ATTACKS = ["EAD (EN rule)", "EAD (L1 rule)", "I-FGM-L1", "I-FGM-L2", "I-FGM-L∞",
@@ -564,34 +570,7 @@ def run_rows(rows:list, # paper table row names
     return {k.rsplit("/", 1)[1]: n for k, n in done.items()}
 
 # %% ../nbs/06_runner.ipynb #38a8e0cb
-import contextlib
-from .attack import AttackResult
-
-# %% ../nbs/06_runner.ipynb #71152e7e
-class Passes:
-    "Model passes counted in rows: a forward of n images counts n, a backward through it n."
-    def __init__(self): self.forward = self.backward = 0
-    def per_sample(self,
-                   n:int, # the samples attacked
-                  ) -> float:
-        "Forward plus backward rows per sample."
-        return (self.forward + self.backward) / n
-    def __repr__(self): return f"Passes(forward={self.forward}, backward={self.backward})"
-
-@contextlib.contextmanager
-def count_passes(model:torch.nn.Module, # the model whose passes are counted
-                ):
-    "Count `model`'s forward and backward rows while inside the block; yields the `Passes`."
-    passes = Passes()
-    def on_forward(module, inputs, output):
-        rows = len(inputs[0])
-        passes.forward += rows
-        if not output.requires_grad: return
-        def on_backward(grad): passes.backward += rows
-        output.register_hook(on_backward)
-    handle = model.register_forward_hook(on_forward)
-    try: yield passes
-    finally: handle.remove()
+from .attack import AttackResult, count_passes
 
 # %% ../nbs/06_runner.ipynb #73b22578
 @dataclass(frozen=True)
@@ -666,6 +645,12 @@ def job_blocks(jobs:list, # a section's jobs, in the order it declares them
         if blocks and type(blocks[-1][0]) is type(j): blocks[-1].append(j)
         else: blocks.append([j])
     return blocks
+
+# %% ../nbs/06_runner.ipynb #7b65f6ea
+def models_dir(run:SectionRun, # a section's run at a scale
+              ) -> Path:
+    "Where a section's run keeps the networks it trains: results/<scale>/models/."
+    return run.out / run.scale.name / "models"
 
 # %% ../nbs/06_runner.ipynb #4e8c52af
 @dataclass(frozen=True)
@@ -963,6 +948,18 @@ def beta_figures(prefixes:list, # the β sweeps a section draws, e.g. ["COV", "E
         return plot_beta(tables["ours"], tables["paper"], prefixes, title=title, path=path)
     return plan, draw
 
+
+# %% ../nbs/06_runner.ipynb #f2edbc57
+def report_figures(draws:dict, # {what: (`SectionRun`, tables, the report's meta, path) -> Figure}
+                  ) -> tuple:
+    "A section's (`plan_figures`, `draw_figure`): the figures `draws` of each data set's report."
+    def plan(section, scale, dataset:str, out, figures) -> list:
+        return [(figure_path(figures, scale, section.name, dataset, what), what) for what in draws]
+    def draw(section, scale, dataset:str, out, path, what:str, tables:dict):
+        run = section_run(section, scale, dataset, out)
+        meta = load_tables(report_dir(out, run.scale, section.name, dataset) / "tables.json")[1]
+        return draws[what](run, tables, meta, path)
+    return plan, draw
 
 # %% ../nbs/06_runner.ipynb #cbda84c0
 def draw_figures(section:Section, # whose figures

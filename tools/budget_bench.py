@@ -27,12 +27,12 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from ead_repro.attack import AttackResult
+from ead_repro.attack import AttackResult, count_passes
 from ead_repro.budget import BudgetEAD, best_seen
 from ead_repro.data import load_dataset, select_attack_set
 from ead_repro.store import provenance, write_atomic, to_json
 from ead_repro.models import load_model, model_card
-from ead_repro.runner import count_passes, section_run, section_jobs, job_stores
+from ead_repro.runner import section_run, section_jobs, job_stores
 from ead_repro.sections.peers import (Attack, attacks_for, job_runs, PEERS, PRESET_ROW, ATTACKS,
                                       SECTION)
 

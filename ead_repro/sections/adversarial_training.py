@@ -7,42 +7,28 @@ from __future__ import annotations
 import dataclasses, hashlib, json
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from ..formulation import NORMS
 from ..data import DATASETS, ImageSet, load_dataset, select_attack_set, predict
 from ..models import RECIPES, load_model, model_card, card_has_recipe, train_checkpoint
-from ..evaluate import CASES, case_table, paper_csv, paper_caption
+from ..evaluate import CASES, case_table, paper_by
 from ..figures import plot_bars_beside_paper, save_figure
 from ..store import RecordStore
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, Scale, SCALES,
-                              get_scale, job_folder, job_complete, mask_unmeasured, figure_path)
+                              job_folder, job_complete, mask_unmeasured, models_dir, per_process,
+                              report_figures)
 
 # %% auto #0
-__all__ = ['TRAININGS', 'JOINT_RAISES', 'ADV_TRAININGS', 'ADV_TRAINING_SCALES', 'GENERATORS', 'MIXES', 'PAIRS', 'SECTION',
-           'cases_table', 'long_table', 'paper_beside', 'claim_training_raises', 'claim_joint_complements',
-           'AdvTraining', 'made_at', 'train_attack_set', 'train_setup', 'example_jobs', 'adversarial_examples',
-           'model_name', 'augmented_set', 'mix_recipe', 'models_dir', 'mix_examples', 'trained', 'retrain',
+__all__ = ['JOINT_RAISES', 'ADV_TRAINING_SCALES', 'GENERATORS', 'MIXES', 'PAIRS', 'SECTION', 'long_table', 'paper_beside',
+           'claim_training_raises', 'claim_joint_complements', 'AdvTraining', 'made_at', 'train_setup', 'example_jobs',
+           'adversarial_examples', 'model_name', 'augmented_set', 'mix_recipe', 'mix_examples', 'trained', 'retrain',
            'retrain_jobs', 'common_attack_set', 'model_setup', 'attack_jobs', 'adv_jobs', 'pairs_table',
            'trained_cards', 'adv_table', 'plot_adv_training']
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #3cf80a1c
 _METRICS = ("ASR", *NORMS.values())
-_COLUMNS = pd.MultiIndex.from_tuples([(CASES[c], m) for c in CASES for m in _METRICS])
-TRAININGS = ["None", "EAD (L1 rule)", "C&W (L2)", "EAD + C&W", "EAD (EN rule)"]  # Table 14's
-
-def cases_table(long:pd.DataFrame, # columns attack, adv_training, case, asr, l1, l2, linf
-               ) -> pd.DataFrame:
-    "A long-layout table as rows (attack, adv_training) × columns (case, ASR / L1 / L2 / L∞)."
-    rows = list(dict.fromkeys(zip(long["attack"], long["adv_training"])))
-    out = pd.DataFrame(np.nan, index=pd.MultiIndex.from_tuples(rows, names=["attack",
-                       "adv_training"]), columns=_COLUMNS)
-    for r in long.itertuples(index=False):
-        for m, col in zip(_METRICS, ("asr", *NORMS)):
-            out.loc[(r.attack, r.adv_training), (CASES[r.case], m)] = getattr(r, col)
-    return out
 
 def long_table(t:pd.DataFrame, # rows (attack, adv_training) × columns (case, metric)
               ) -> pd.DataFrame:
@@ -145,56 +131,41 @@ def made_at(base:Scale, # the budget (and setting) the examples are made at
 _QUICK_MAKE = dataclasses.replace(SCALES["quick"], binary_search_steps=3, max_iterations=500)
 _CPU100_MAKE = dataclasses.replace(SCALES["cpu100"], binary_search_steps=5, initial_const=0.1)
 
-ADV_TRAININGS = {
-    "smoke": AdvTraining(made_at(SCALES["smoke"], 4, False, 4), epochs=1, clean_images=500,
-                         warm_start=True, common_set=True,
-                         note="CI: 4 examples per method, one epoch on 500 clean images from "
-                              "the committed checkpoint; the numbers mean nothing"),
-    "quick": AdvTraining(made_at(_QUICK_MAKE, 100, False), epochs=1, repeat=90, warm_start=True,
-                         note="CPU: 100 training images × 1 random target, examples made with "
-                              "3 × 500 iterations, each repeated 90 times (the paper's 13% "
-                              "share), one epoch from the committed checkpoint, 10 test images "
-                              "attacked at the quick budget"),
-    "cpu100": AdvTraining(made_at(_CPU100_MAKE, 1000, False), epochs=5,
-                          repeat=9, warm_start=True, common_set=True,
-                          note=("the campaign's deciding scale: 1000 training images × 1 random "
-                                "target, examples made in the authors' setting with 5 × 1000 "
-                                "iterations from c = 0.1, each repeated 9 times (the paper's 13% "
-                                "share), 5 epochs from the committed checkpoint; 200 test images "
-                                "(the same for every model) at the cpu100 budget; ~7.5 CPU hours")),
-    "paper": AdvTraining(made_at(SCALES["paper"], 1000, True, 100), epochs=50, common_set=True,
-                         note="the paper's: 1000 × 9 examples per method, 50 epochs from "
-                              "scratch on all 60000 images, 1000 test images × 9 targets; "
-                              "for a GPU"),
+ADV_TRAINING_SCALES = {  # scale -> this section's settings there: its `plan` (and test images)
+    "smoke": dict(plan=AdvTraining(
+        made_at(SCALES["smoke"], 4, False, 4), epochs=1, clean_images=500, warm_start=True,
+        common_set=True, note="CI: 4 examples per method, one epoch on 500 clean images from "
+                              "the committed checkpoint; the numbers mean nothing")),
+    "quick": dict(plan=AdvTraining(
+        made_at(_QUICK_MAKE, 100, False), epochs=1, repeat=90, warm_start=True,
+        note="CPU: 100 training images × 1 random target, examples made with 3 × 500 "
+             "iterations, each repeated 90 times (the paper's 13% share), one epoch from the "
+             "committed checkpoint, 10 test images attacked at the quick budget")),
+    "cpu100": dict(images=200, all_targets=False, plan=AdvTraining(  # at the runner's budget
+        made_at(_CPU100_MAKE, 1000, False), epochs=5, repeat=9, warm_start=True, common_set=True,
+        note="the campaign's deciding scale: 1000 training images × 1 random target, examples "
+             "made in the authors' setting with 5 × 1000 iterations from c = 0.1, each repeated "
+             "9 times (the paper's 13% share), 5 epochs from the committed checkpoint; 200 test "
+             "images (the same for every model) at the cpu100 budget; ~7.5 CPU hours")),
+    "paper": dict(plan=AdvTraining(
+        made_at(SCALES["paper"], 1000, True, 100), epochs=50, common_set=True,
+        note="the paper's: 1000 × 9 examples per method, 50 epochs from scratch on all 60000 "
+             "images, 1000 test images × 9 targets; for a GPU")),
 }
-_ATTACKED = {"cpu100": dict(images=200, all_targets=False)}  # the runner's budget
-ADV_TRAINING_SCALES = {name: {"plan": plan, **_ATTACKED.get(name, {})}
-                       for name, plan in ADV_TRAININGS.items()}
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #ed6e9a1c
 GENERATORS = ["EAD (L1 rule)", "C&W (L2)", "EAD (EN rule)"]  # the methods that make examples
-_SETUPS = {}
-
-def train_attack_set(model, # the model the examples are made on
-                     s:Scale, # the examples' scale: how many images, targets, the seed
-                     dataset:str="mnist", # the data set
-                    ):
-    "The seeded `AttackSet` of training images whose attacks become training data."
-    n_targets = None if s.all_targets else 1
-    data = load_dataset(dataset, "train")
-    return select_attack_set(model, data, n=s.images, seed=s.seed, n_targets=n_targets)
-
 def train_setup(run:SectionRun, # the section's run at a scale (its plan's examples)
                 device="cpu", # where the model goes
                ) -> tuple:
-    "(the committed model, its card, the attack set of training images), once per process."
+    "(the committed model, its card, the seeded attack set of training images), once per process."
     s, ds = run.options["plan"].examples, run.dataset
-    key = (ds, s.images, s.all_targets, s.seed, str(device))
-    if key not in _SETUPS:
-        model = load_model(ds)
-        aset = train_attack_set(model, s, ds)  # chosen on the CPU, where the images are
-        _SETUPS[key] = (model.to(device), model_card(ds), aset)
-    return _SETUPS[key]
+    def make():
+        model = load_model(ds)  # the set chosen on the CPU, where the images are
+        aset = select_attack_set(model, load_dataset(ds, "train"), n=s.images, seed=s.seed,
+                                 n_targets=None if s.all_targets else 1)
+        return model.to(device), model_card(ds), aset
+    return per_process(("train_setup", ds, s.images, s.all_targets, s.seed, str(device)), make)
 
 def _train_key(card:dict, aset) -> dict: return {"split": "train"}  # beyond `store_key`'s
 def _every(aset) -> range: return range(len(aset))  # every image kept: they are training data
@@ -266,11 +237,6 @@ def mix_recipe(plan:AdvTraining, # how the scale retrains
             "adv_made_by": [f"{row} on `{dataset}`, {scale} scale" for row in MIXES[training]]}
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #cbe2e64f
-def models_dir(run:SectionRun, # the section's run at a scale
-              ) -> Path:
-    "Where a run's retrained checkpoints go: results/<scale>/models (only their cards committed)."
-    return run.out / run.scale.name / "models"
-
 def mix_examples(run:SectionRun, # the section's run at a scale
                  training:str, # a key of `MIXES`
                 ) -> list:
@@ -323,9 +289,7 @@ def retrain_jobs(run:SectionRun, # the section's run at a scale
             for tr in MIXES]
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #0f14b3b9
-PAIRS = list(zip(paper_csv(14)["attack"], paper_csv(14)["adv_training"]))
-PAIRS = list(dict.fromkeys(PAIRS))  # Table 14's rows (attack, adv_training), in its order
-_COMMON = {}
+PAIRS = list(paper_by(14, ["attack", "adv_training"]).index)  # Table 14's rows, in its order
 
 def common_attack_set(run:SectionRun, # the section's run at a scale (its retrained models)
                      ):
@@ -343,11 +307,11 @@ def model_setup(run:SectionRun, # the section's run at a scale
                 device="cpu", # where the model goes
                ) -> tuple:
     "(the retrained model of `training`, its card, the common attack set), the set drawn once."
-    name, folder = model_name(training, run.dataset), models_dir(run)
+    name, folder, s = model_name(training, run.dataset), models_dir(run), run.scale
     cards = tuple(json.dumps(model_card(model_name(t, run.dataset), folder)) for t in MIXES)
-    key = (str(folder), run.scale.images, run.scale.all_targets, run.scale.seed, cards)
-    if key not in _COMMON: _COMMON[key] = common_attack_set(run)
-    return load_model(name, folder, device=device), model_card(name, folder), _COMMON[key]
+    key = ("common_attack_set", str(folder), s.images, s.all_targets, s.seed, cards)
+    aset = per_process(key, lambda: common_attack_set(run))
+    return load_model(name, folder, device=device), model_card(name, folder), aset
 
 def _common_key(card:dict, aset) -> dict:  # beyond `store_key`'s
     return {"attack_set": f"test images all {len(MIXES)} retrained models classify correctly"}
@@ -370,14 +334,10 @@ def adv_jobs(run:SectionRun, # the section's run at a scale
     return example_jobs(run) + retrain_jobs(run) + attack_jobs(run)
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #b99753d5
-def pairs_table(t:pd.DataFrame, # rows: the attack jobs' labels ("C&W (L2) on mnist-adv-cw")
-                dataset:str="mnist", # the data set
+def pairs_table(t:pd.DataFrame, # a case table, rows (attack, adv_training)
                ) -> pd.DataFrame:
-    "The rows `PAIRS` (attack, adv_training) of a table whose rows are the attack jobs' labels."
-    labels = [AttackJob(a, model=model_name(tr, dataset)).label for a, tr in PAIRS]
-    out = t.reindex(labels)
-    out.index = pd.MultiIndex.from_tuples(PAIRS, names=["attack", "adv_training"])
-    return out
+    "The rows `PAIRS` of `t`, in Table 14's order (NaN where `t` lacks one)."
+    return t.reindex(pd.MultiIndex.from_tuples(PAIRS, names=["attack", "adv_training"]))
 
 def trained_cards(run:SectionRun, # the section's run at a scale
                  ) -> dict:
@@ -405,12 +365,12 @@ def adv_table(run:SectionRun, # the section's run at a scale
              ) -> dict:
     "Table 14's layout from the attacks on the retrained models; cards, examples: report parts."
     ds = run.dataset
-    on_models = {j.label: r for j, r in records.items() if j.scale is None}
-    rows = case_table(on_models) if on_models else pd.DataFrame(columns=_COLUMNS)
-    ours = mask_unmeasured(pairs_table(rows, ds).astype(float), run.scale)
-    paper, cards, gen = cases_table(paper_csv(14)), trained_cards(run), model_card(ds)
+    training = {model_name(tr, ds): tr for tr in MIXES}
+    per = {(j.row, training[j.model]): r for j, r in records.items() if j.scale is None}
+    ours = mask_unmeasured(pairs_table(case_table(per)).astype(float), run.scale)
+    paper, cards, gen = paper_by(14, ["attack", "adv_training"]), trained_cards(run), model_card(ds)
     return dict(ours=ours, paper=paper, csv=paper_beside(ours, paper).to_csv(),
-                support=partial(pairs_table, dataset=ds),
+                support={"records": per, "layout": pairs_table},
                 saved={"test_accuracy": {tr: c.get("test_accuracy") for tr, c in cards.items()},
                        "examples": _examples_made(run, stores)},
                 provenance={"model_card": gen, "model_epochs": gen["epochs"],
@@ -432,14 +392,13 @@ def plot_adv_training(ours:pd.DataFrame, # rows (attack, adv_training) × (case,
 # %% ../../nbs/sections/06_adversarial_training.ipynb #39f8ad91
 _TITLE = "Adversarial training with C&W and EAD examples"
 
-def _plan(section, scale, dataset:str, out, figures) -> list:
-    return [(figure_path(figures, scale, section.name, dataset, "bars"), None)]
-
-def _draw(section, scale, dataset:str, out, path, row, tables:dict):
-    title = f"{section.title} ({DATASETS[dataset]}, {get_scale(scale).name} scale; average case)"
+def _figure(run:SectionRun, tables:dict, meta:dict, path):
+    "Each attack's mean distortions against each model (`plot_adv_training`), from the report."
+    title = f"{_TITLE} ({DATASETS[run.dataset]}, {run.scale.name} scale; average case)"
     return plot_adv_training(tables["ours"], tables["paper"], title=title, path=path)
 
 # %% ../../nbs/sections/06_adversarial_training.ipynb #acc4da03
+_plan, _draw = report_figures({"bars": _figure})
 SECTION = Section("adversarial_training", _TITLE, order=6, tables={"mnist": "table14"},
                   figures={"mnist": "Table 3, Table 14"},
                   claims=(claim_training_raises, claim_joint_complements),

@@ -5,7 +5,6 @@
 # %% ../../nbs/sections/03_comparison.ipynb #6ec4f020
 from __future__ import annotations
 from pathlib import Path
-import numpy as np
 import pandas as pd
 from ..formulation import NORMS
 from ..data import DATASETS, CIFAR10_CLASSES
@@ -13,8 +12,7 @@ from ..figures import adversarial_grid, plot_bars_beside_paper, save_figure
 from ..store import RecordStore
 from ..runner import (Section, Claim, FIGURE_ATTACKS, table_value, any_missing, attack_spec,
                               attack_slug, records_dir, figure_path, get_scale, setup_run,
-                              run_section, find_report, describe_report, report_table, check_claims,
-                              show_figures, results_root, SCALE_ORDER)
+                              results_root, SCALE_ORDER)
 from .rule import claim_l1_rule
 
 # %% auto #0

@@ -12,16 +12,15 @@ import torch
 from ..data import DATASETS, load_dataset
 from ..models import (RECIPES, load_model, model_card, card_has_recipe, soft_labels,
                               train_checkpoint)
-from ..evaluate import case_table, paper_by
+from ..evaluate import case_table, paper_by, compare_table
 from ..figures import figure_theme, plot_ours_and_paper, save_figure
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
-                              get_scale, mask_unmeasured, figure_path, find_report)
+                              mask_unmeasured, models_dir, report_figures)
 
 # %% auto #0
-__all__ = ['PAPER_TEMPERATURES', 'DISTILLATIONS', 'DISTILLATION_SCALES', 'ROWS', 'SECTION', 'Distillation', 'network_name',
-           'distill_recipe', 'trained', 'train_distilled', 'logit_profile', 'paper_distillation',
-           'claim_distillation_broken', 'plot_distillation', 'models_dir', 'distillation_jobs', 'distillation_table',
-           'side_by_side']
+__all__ = ['PAPER_TEMPERATURES', 'DISTILLATION_SCALES', 'ROWS', 'SECTION', 'Distillation', 'network_name', 'distill_recipe',
+           'trained', 'train_distilled', 'logit_profile', 'paper_distillation', 'claim_distillation_broken',
+           'plot_distillation', 'distillation_jobs', 'distillation_table']
 
 # %% ../../nbs/sections/04_distillation.ipynb #163372ea
 PAPER_TEMPERATURES = (1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)  # the paper's T
@@ -44,24 +43,23 @@ class Distillation:
                 f"from scratch by {opt}, on {f'the first {n}' if n else 'all'} training images")
 
 # %% ../../nbs/sections/04_distillation.ipynb #38b0f85c
-DISTILLATIONS = {
-    "smoke": Distillation({"mnist": (1, 100), "cifar": (1, 100)}, {"mnist": 1, "cifar": 1},
-                          {"mnist": 256, "cifar": 256}, optimizer="adam",
-                          note="CI: the whole section in a minute; the numbers mean nothing"),
-    "quick": Distillation({"mnist": (1, 10, 40, 100), "cifar": (1, 100)},
-                          {"mnist": 1, "cifar": 2}, optimizer="adam",
-                          note="a 2-core CPU in about an hour (training and attacks)"),
-    "cpu100": Distillation({"mnist": PAPER_TEMPERATURES, "cifar": (1, 100)},
-                           {"mnist": 10, "cifar": 10}, optimizer="adam",
-                           note="the campaign's deciding scale: every temperature of Figure 3 "
-                                "(MNIST), teacher and student 10 Adam epochs each (aimed at "
-                                "the ~99% of the paper's); 50 images, a random target each"),
-    "paper": Distillation({"mnist": PAPER_TEMPERATURES, "cifar": PAPER_TEMPERATURES},
-                          {"mnist": 50, "cifar": 50}, note="the paper's networks, for a GPU"),
+DISTILLATION_SCALES = {  # scale -> this section's settings there: its networks (and images)
+    "smoke": dict(networks=Distillation(
+        {"mnist": (1, 100), "cifar": (1, 100)}, {"mnist": 1, "cifar": 1},
+        {"mnist": 256, "cifar": 256}, optimizer="adam",
+        note="CI: the whole section in a minute; the numbers mean nothing")),
+    "quick": dict(networks=Distillation(
+        {"mnist": (1, 10, 40, 100), "cifar": (1, 100)}, {"mnist": 1, "cifar": 2},
+        optimizer="adam", note="a 2-core CPU in about an hour (training and attacks)")),
+    "cpu100": dict(images=50, all_targets=False, networks=Distillation(  # not 100 × 9 targets
+        {"mnist": PAPER_TEMPERATURES, "cifar": (1, 100)}, {"mnist": 10, "cifar": 10},
+        optimizer="adam", note="the campaign's deciding scale: every temperature of Figure 3 "
+        "(MNIST), teacher and student 10 Adam epochs each (aimed at the ~99% of the paper's); "
+        "50 images, a random target each")),
+    "paper": dict(networks=Distillation(
+        {"mnist": PAPER_TEMPERATURES, "cifar": PAPER_TEMPERATURES}, {"mnist": 50, "cifar": 50},
+        note="the paper's networks, for a GPU")),
 }
-_ATTACKED = {"cpu100": dict(images=50, all_targets=False)}  # not the runner's 100 x 9 targets
-DISTILLATION_SCALES = {name: {"networks": plan, **_ATTACKED.get(name, {})}
-                       for name, plan in DISTILLATIONS.items()}
 
 # %% ../../nbs/sections/04_distillation.ipynb #92a715e9
 def network_name(dataset:str, # "mnist" or "cifar"
@@ -87,11 +85,6 @@ def distill_recipe(dataset:str, # "mnist" or "cifar"
     return r
 
 # %% ../../nbs/sections/04_distillation.ipynb #7c0654a3
-def _training_set(dataset:str, plan:Distillation):
-    n = (plan.train_images or {}).get(dataset)
-    tr = load_dataset(dataset, "train")
-    return tr.subset(range(min(n, len(tr)))) if n else tr
-
 def trained(dataset:str, # "mnist" or "cifar"
             T:float, # the temperature
             plan:Distillation, # how the scale distils
@@ -113,7 +106,8 @@ def train_distilled(dataset:str, # "mnist" or "cifar"
     "Teacher and student at `T` (reused when their cards have the recipe); the student's card."
     name, recipe = network_name(dataset, T), distill_recipe(dataset, T, plan, "student")
     if trained(dataset, T, plan, folder): return model_card(name, folder)
-    tr = _training_set(dataset, plan)
+    tr, n = load_dataset(dataset, "train"), (plan.train_images or {}).get(dataset)
+    if n: tr = tr.subset(range(min(n, len(tr))))
     teacher = train_checkpoint(network_name(dataset, T, "teacher"),
                                distill_recipe(dataset, T, plan, "teacher"), folder, tr,
                                log=log, device=device)
@@ -193,11 +187,6 @@ def plot_distillation(ours:pd.DataFrame, # (T, attack) rows in case layout
     return fig
 
 # %% ../../nbs/sections/04_distillation.ipynb #b73feee8
-def models_dir(run:SectionRun, # the section's run at a scale
-              ) -> Path:
-    "Where a run's networks go: results/<scale>/models/."
-    return run.out / run.scale.name / "models"
-
 def distillation_jobs(run:SectionRun, # the section's run at a scale
                      ) -> list:
     "Make every T's teacher and student (file jobs), then C&W and EAD on each student."
@@ -214,12 +203,11 @@ def distillation_jobs(run:SectionRun, # the section's run at a scale
 # %% ../../nbs/sections/04_distillation.ipynb #c2646bef
 def _provenance(run:SectionRun, plan:Distillation) -> dict:
     "What the report says of its networks: every student's card, the recipe in words."
-    ds = run.dataset
-    cards = {f"{T:g}": model_card(network_name(ds, T), models_dir(run))
-             for T in plan.temperatures[ds] if trained(ds, T, plan, models_dir(run))}
+    ds, folder = run.dataset, models_dir(run)
+    cards = {f"{T:g}": model_card(network_name(ds, T), folder)
+             for T in plan.temperatures[ds] if trained(ds, T, plan, folder)}
     if not cards: return {}
-    last = cards[f"{plan.temperatures[ds][-1]:g}"] if len(cards) == len(plan.temperatures[ds]) \
-        else list(cards.values())[-1]
+    last = list(cards.values())[-1]  # the highest T's
     return dict(data_source=last["data_source"], distillation=dataclasses.asdict(plan),
                 networks=plan.describe(ds), model_card=last, student_cards=cards,
                 model_epochs=plan.epochs[ds], model_accuracy=min(c["test_accuracy"]
@@ -231,45 +219,30 @@ def distillation_table(run:SectionRun, # the section's run at a scale
                        records:dict, # {`AttackJob`: its records}, those with any
                       ) -> dict:
     "Tables 11-12's layout ((T, attack) rows), the students' logit profiles: the report's parts."
-    plan, ds = run.options["networks"], run.dataset
+    plan, ds, folder = run.options["networks"], run.dataset, models_dir(run)
     temps = plan.temperatures[ds]
     per = {(float(T), j.row): r for T in temps for j, r in records.items()
            if j.model == network_name(ds, T)}  # (T, attack) -> records
-    label = lambda T, a: f"{a} T={T:g}"
-    t = case_table({label(*k): r for k, r in per.items()})
-    layout = lambda t: t.reindex([label(T, a) for T in temps for a in ROWS]).set_axis(
-        pd.MultiIndex.from_product([[float(T) for T in temps], ROWS], names=["T", "attack"]))
-    ours = mask_unmeasured(layout(t), run.scale)
+    rows = pd.MultiIndex.from_product([[float(T) for T in temps], ROWS], names=["T", "attack"])
+    layout = lambda t: t.reindex(rows)
+    ours = mask_unmeasured(layout(case_table(per)), run.scale)
     paper = paper_distillation(run.section.tables[ds])
     test = load_dataset(ds, "test")
-    profiles = {f"{T:g}": logit_profile(load_model(network_name(ds, T), models_dir(run)), test)
-                for T in temps if trained(ds, T, plan, models_dir(run))}
-    support = {"records": {label(*k): r for k, r in per.items()}, "layout": layout}
-    return dict(ours=ours, paper=paper, csv=side_by_side(ours, paper).to_csv(),
+    profiles = {f"{T:g}": logit_profile(load_model(network_name(ds, T), folder), test)
+                for T in temps if trained(ds, T, plan, folder)}
+    return dict(ours=ours, paper=paper, csv=compare_table(ours, paper).to_csv(),
                 saved={"profiles": profiles}, provenance=_provenance(run, plan),
-                support=support if per else None)
-
-def side_by_side(ours:pd.DataFrame, # (T, attack) rows
-                 paper:pd.DataFrame, # the paper's
-                ) -> pd.DataFrame:
-    "Ours and the paper's rows interleaved: index (T, attack, source)."
-    both = pd.concat({"ours": ours, "paper": paper.reindex(ours.index)}, names=["source"])
-    return both.reorder_levels([1, 2, 0]).sort_index(level=[0, 1], sort_remaining=False)
+                support={"records": per, "layout": layout} if per else None)
 
 # %% ../../nbs/sections/04_distillation.ipynb #54a00750
-def _plan(section, scale, dataset:str, out, figures) -> list:
-    "Figure 3's one file per data set."
-    return [(figure_path(figures, scale, "distillation", dataset, "asr"), None)]
-
-def _draw(section, scale, dataset:str, out, path, row, tables:dict):
-    "Figure 3 of `dataset` at `scale` from the saved report (its tables and logit profiles)."
-    s = get_scale(scale)
-    rep = find_report("distillation", dataset, out, scales=[s.name])
-    profiles = {float(T): p for T, p in rep["meta"]["profiles"].items()}
-    title = (f"{SECTION.title} ({DATASETS[dataset]}, {s.name} scale; average case; "
-             "dashed: the paper)")
+def _figure(run:SectionRun, tables:dict, meta:dict, path):
+    "Figure 3 of the run's data set from its report (its tables and the students' profiles)."
+    profiles = {float(T): p for T, p in meta["profiles"].items()}
+    title = (f"{run.section.title} ({DATASETS[run.dataset]}, {run.scale.name} scale; average "
+             "case; dashed: the paper)")
     return plot_distillation(tables["ours"], tables["paper"], profiles, title, path)
 
+_plan, _draw = report_figures({"asr": _figure})  # Figure 3, one file per data set
 SECTION = Section("distillation", "C&W and EAD against defensive distillation", order=4,
                   tables={"mnist": "table11", "cifar": "table12"},
                   figures={"mnist": "Figure 3 (MNIST), Table 11",

@@ -8,17 +8,22 @@ import importlib.metadata
 from functools import partial
 from pathlib import Path
 import numpy as np
+import pandas as pd
 import torch
 from ..formulation import NORMS
-from ..data import load_imagenet_photos, select_attack_set, predict, AttackSet
+from ..data import (load_imagenet_photos, imagenet_class_names, select_attack_set, predict,
+                            AttackSet)
 from ..models import efficientnet_lite0
 from ..baselines import TABLE4
+from ..attack import EAD
+from ..evaluate import case_table
 from ..store import RecordStore, run_attack_set
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, table_value,
                               any_missing, attack_spec, records_dir, job_attack, job_store,
-                              open_store, run_provenance, rows_table, section_run, figure_path,
-                              SETTING_WORDS)
+                              open_store, run_provenance, rows_table, section_run, per_process,
+                              report_figures, SETTING_WORDS)
 from ..figures import save_figure
+from .comparison import plot_comparison
 
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
@@ -129,7 +134,6 @@ def describe_scale(run:SectionRun, # the section's run at a scale
             f"ε grids {grids}; {SETTING_WORDS[s.setting]}")
 
 # %% ../../nbs/sections/07_imagenet.ipynb #7cc3ed49
-_SETUPS = {}
 NOTE = ("EfficientNet-Lite0 on the 20 labelled photos of the foolbox wheel, not Inception-v3 on "
         "ImageNet validation images: a different model and image set from the paper's")
 
@@ -143,17 +147,17 @@ def _card(size:int, accuracy:float) -> dict:
 def imagenet_setup(run:SectionRun, # the section's run at a scale (its size and n_targets)
                    device=None, # where the model goes; None: the run's device
                   ) -> tuple:
-    "(model, card, attack set) of the ImageNet section's run, cached per process."
+    "(model, card, attack set) of the ImageNet section's run, made once per process."
     s, o = run.scale, run.options
     device = run.device if device is None else device
-    key = (o["size"], s.images, o["n_targets"], s.seed, str(device))
-    if key not in _SETUPS:
+    def make():
         model, photos = efficientnet_lite0().to(device), load_imagenet_photos(size=o["size"])
         accuracy = float((predict(model, photos.x.to(device), 4).cpu() == photos.y).float().mean())
         aset = select_attack_set(model, photos, n=s.images, seed=s.seed, n_targets=o["n_targets"])
         aset.x = aset.x.cpu()
-        _SETUPS[key] = (model, _card(o["size"], accuracy), aset)
-    return _SETUPS[key]
+        return model, _card(o["size"], accuracy), aset
+    return per_process(("imagenet", o["size"], s.images, o["n_targets"], s.seed, str(device)),
+                       make)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #b25a5db6
 DATASET = "imagenet"  # the data set key of this section's records and report
@@ -172,13 +176,14 @@ def figure_image(aset, # the attack set
 
 def _figure_kept(aset) -> list: return [figure_image(aset)]  # the images every store keeps
 
-_NAMES = []
-
 def class_names() -> list:
     "The 1000 ImageNet class names (`ead_repro.data.imagenet_class_names`), read once."
-    from ead_repro.data import imagenet_class_names
-    if not _NAMES: _NAMES.extend(imagenet_class_names())
-    return _NAMES
+    return per_process(("imagenet_class_names",), imagenet_class_names)
+
+def _own_store(out, s, what:str) -> Path:
+    "records/imagenet/<what>-ead-en-b0.001: a store of EAD (EN rule) beyond Table 10's rows."
+    ead = records_dir(out, s, DATASET, attack_spec("EAD (EN rule)"))
+    return ead.with_name(f"{what}-{ead.name}")
 
 # %% ../../nbs/sections/07_imagenet.ipynb #ca01ba84
 RUN_ORDER = ["FGM-L1", "FGM-L2", "FGM-L∞", "EAD (EN rule)", "I-FGM-L1", "C&W (L2)",
@@ -206,9 +211,9 @@ def _figure1(run:SectionRun) -> tuple:
     "(model, card, Figure 1's attack set, its EAD job, (its store's folder, the store's key))."
     model, card, aset = imagenet_setup(run)
     fset, job = figure1_set(aset), AttackJob("EAD (EN rule)", **_own(run))
-    folder, key = job_store(job, run.scale, DATASET, run.out, card, fset)
+    _, key = job_store(job, run.scale, DATASET, run.out, card, fset)
     key.update(figure="1", targets=fset.all_targets.tolist())
-    return model, card, fset, job, (folder.with_name("figure1-" + job.slug), key)
+    return model, card, fset, job, (_own_store(run.out, run.scale, "figure1"), key)
 
 def figure1_todo(run:SectionRun, # the section's run at a scale
                 ) -> int:
@@ -232,14 +237,10 @@ def imagenet_jobs(run:SectionRun, # the section's run at a scale
                  ) -> list:
     "Table 10's attacks on EfficientNet-Lite0 in `RUN_ORDER`, then Figure 1's (a file job)."
     own = _own(run)  # one network for every job: EAD's two rules in one optimisation
-    fig1 = FileJob("Figure 1's attack (EAD toward three targets)", _figure1_dir(run),
+    fig1 = FileJob("Figure 1's attack (EAD toward three targets)",
+                   _own_store(run.out, run.scale, "figure1"),
                    lambda p, log: run_figure1(run), lambda p: figure1_todo(run) == 0)
     return [AttackJob(r, **own) for r in RUN_ORDER] + [fig1]
-
-def _figure1_dir(run:SectionRun) -> Path:
-    "records/imagenet/figure1-ead-en-b0.001 at the run's scale."
-    return records_dir(run.out, run.scale, DATASET, attack_spec("EAD (EN rule)")).with_name(
-        "figure1-ead-en-b0.001")
 
 # %% ../../nbs/sections/07_imagenet.ipynb #533174bc
 def imagenet_table(run:SectionRun, # the section's run at a scale
@@ -268,20 +269,17 @@ def _panel(ax, img:np.ndarray, text:str, color:str="black", size:int=7):
     ax.set_title(text, fontsize=size, color=color)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #85147e16
-def figure1(scale, # an ImageNet scale (or its name)
-            out, # results root
+def figure1(run:SectionRun, # the section's run at a scale
             path=None, # where the PNG goes; None: nowhere
-            device="cpu", # where the model runs
            ):
     "Figure 1: the photo and EAD's adversarial examples toward three targets, with predictions."
     import matplotlib.pyplot as plt
-    run = imagenet_run(scale, out, device)
     model, _, fset, _, (folder, _) = _figure1(run)
     st = RecordStore(folder)
     adv, rec = st.adversarial(), st.records().set_index("target")
     targets = fset.all_targets[0].tolist()
     x0 = fset.x[0].numpy()
-    preds = _predicted(model, [x0] + [adv[(0, t)] for t in targets], device)
+    preds = _predicted(model, [x0] + [adv[(0, t)] for t in targets], run.device)
     fig, axes = plt.subplots(1, 4, figsize=(8, 2.6))
     _panel(axes[0], x0, f"(a) original: {_caption(fset.y[0])}\npredicted: {_caption(preds[0])}")
     for ax, t, p in zip(axes[1:], targets, preds[1:]):
@@ -310,26 +308,22 @@ def _attack_panels(axes, row:str, adv:np.ndarray, x0:np.ndarray, pred:int, t:int
     _panel(axes[0], adv, f"{row}\nnow: {_caption(pred, 16)}", ok, 6)
     _panel(axes[1], delta, f"perturbation ×{k:.0f}" if k > 1 else "no perturbation", size=6)
 
-def figure8(section:Section, # the ImageNet section (its rows, in Table 10's order)
-            scale, # an ImageNet scale (or its name)
-            out, # results root
+def figure8(run:SectionRun, # the section's run at a scale (its rows, in Table 10's order)
             path=None, # where the PNG goes; None: nowhere
-            device="cpu", # where the model runs
            ):
     "Figure 8: the photo; per attack its adversarial example and the perturbation magnified."
     import matplotlib.pyplot as plt
-    s = (run := imagenet_run(scale, out, device)).scale
-    model, _, aset = imagenet_setup(run)
+    s, (model, _, aset) = run.scale, imagenet_setup(run)
     i = figure_image(aset)
-    x0, t, rows = aset.x[i].numpy(), int(aset.target[i]), section.rows
+    x0, t, rows = aset.x[i].numpy(), int(aset.target[i]), run.section.rows
     fig, axes = plt.subplots(2, len(rows) + 1, figsize=(1.2 * (len(rows) + 1), 3.1))
     _panel(axes[0, 0], x0, f"original\n{_caption(aset.y[i], 16)}", size=6)
     axes[1, 0].axis("off")
     for j, row in enumerate(rows, 1):
-        folder = records_dir(out, s, DATASET, attack_spec(row))
+        folder = records_dir(run.out, s, DATASET, attack_spec(row))
         adv = RecordStore(folder).adversarial().get((i, t)) if folder.exists() else None
         adv = x0 if adv is None else adv
-        _attack_panels(axes[:, j], row, adv, x0, _predicted(model, [adv], device)[0], t)
+        _attack_panels(axes[:, j], row, adv, x0, _predicted(model, [adv], run.device)[0], t)
     fig.suptitle(f"Target: {_caption(t)} (EfficientNet-Lite0, {s.name} scale; a red caption: "
                  "the attack failed)", fontsize=8)
     fig.tight_layout()
@@ -337,20 +331,14 @@ def figure8(section:Section, # the ImageNet section (its rows, in Table 10's ord
     return fig
 
 # %% ../../nbs/sections/07_imagenet.ipynb #ac248c8d
-_FIGURES = ("bars", "figure1", "figure8")
-
-def _plan(section, scale, dataset:str, out, figures) -> list:
-    return [(figure_path(figures, scale, section.name, DATASET, w), w) for w in _FIGURES]
-
-def _draw(section, scale, dataset:str, out, path, what, tables:dict):
-    "One figure of the plan: the bars, Figure 1 or Figure 8."
-    from ead_repro.sections.comparison import plot_comparison
-    s = imagenet_run(scale, out).scale
-    if what == "figure1": return figure1(s, out, path)
-    if what == "figure8": return figure8(section, s, out, path)
-    title = (f"Table 2, ImageNet column: EfficientNet-Lite0 on {s.images} photos ({s.name} "
-             "scale) beside the paper's Inception-v3")
+def _bars(run:SectionRun, tables:dict, meta:dict, path):
+    "Table 2's ImageNet column as bars, ours beside the paper's (`plot_comparison`)."
+    title = (f"Table 2, ImageNet column: EfficientNet-Lite0 on {run.scale.images} photos "
+             f"({run.scale.name} scale) beside the paper's Inception-v3")
     return plot_comparison(tables["ours"], tables["paper"], title=title, path=path)
+
+_plan, _draw = report_figures({"bars": _bars, "figure1": lambda run, t, m, path: figure1(run, path),
+                               "figure8": lambda run, t, m, path: figure8(run, path)})
 
 # %% ../../nbs/sections/07_imagenet.ipynb #1c4440a4
 SECTION = Section("imagenet", "Every attack on ImageNet (EfficientNet-Lite0, foolbox photos)",
@@ -368,10 +356,6 @@ def imagenet_run(scale, # a scale name of `IMAGENET_SCALES` (or a runner `Scale`
     return section_run(SECTION, scale, DATASET, out, device)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #444c6853
-def _budget_dir(out, s) -> Path:
-    return records_dir(out, s, DATASET, attack_spec("EAD (EN rule)")).with_name(
-        "budget-ead-en-b0.001")
-
 def run_budget_check(scale, # an ImageNet scale (or its name): its photos and targets
                      out, # results root
                      images:int=2, # the first photos of the attack set
@@ -382,7 +366,6 @@ def run_budget_check(scale, # an ImageNet scale (or its name): its photos and ta
                      progress:bool=True, # a progress bar
                     ) -> RecordStore:
     "EAD (EN rule) at a larger budget on the first `images` photos, resuming; its store."
-    from ead_repro.attack import EAD
     run = imagenet_run(scale, out, device)
     s, (model, card, aset) = run.scale, imagenet_setup(run)
     attack = EAD(beta=1e-3, decision_rule="EN", max_iterations=iterations,
@@ -391,40 +374,39 @@ def run_budget_check(scale, # an ImageNet scale (or its name): its photos and ta
     key.update(settings=repr(attack), initial_const=const,
                budget=f"{steps} × {iterations} iterations from c = {const:g}")
     prov = run_provenance(s, device, aset, card, note=NOTE)
-    store = open_store(_budget_dir(out, s), key, prov)
+    store = open_store(_own_store(out, s, "budget"), key, prov)
     return run_attack_set(attack, model, aset, store, images=list(range(images)),
                           images_per_batch=s.images_per_batch, device=device, progress=progress)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #dca47498
-def budget_table(scale, # an ImageNet scale (or its name)
-                 out, # results root
-                ) -> "pd.DataFrame":
-    "Mean L1, L2, L∞ and successes of the budget check beside the scale's EAD and I-FGM-L1 rows."
-    import pandas as pd
+def _budget_check(scale, out) -> tuple:
+    "(scale, the check's store, {row: the scale's EAD / I-FGM-L1 records of its photos}), or None."
     s = imagenet_run(scale, out).scale
-    folder = _budget_dir(out, s)
+    folder = _own_store(out, s, "budget")
     if not (folder / "meta.json").exists(): return None
     st = RecordStore(folder)
-    check = st.records()
-    sources = {f"EAD (EN rule), {st.meta['key']['budget']}": check}
-    for row in ("EAD (EN rule)", "I-FGM-L1"):
-        r = RecordStore(records_dir(out, s, DATASET, attack_spec(row))).records()
-        sources[f"{row}, the {s.name} scale"] = r[r["image"].isin(check["image"])]
-    cols = ["success", *NORMS]
+    rows = {r: RecordStore(records_dir(out, s, DATASET, attack_spec(r))).records()
+            for r in ("EAD (EN rule)", "I-FGM-L1")}
+    photos = st.records()["image"]
+    return s, st, {r: x[x["image"].isin(photos)] for r, x in rows.items()}
+
+def budget_table(scale, # an ImageNet scale (or its name)
+                 out, # results root
+                ) -> pd.DataFrame:
+    "Mean L1, L2, L∞ and successes of the budget check beside the scale's EAD and I-FGM-L1 rows."
+    if (check := _budget_check(scale, out)) is None: return None
+    s, st, rows = check
+    sources = {f"EAD (EN rule), {st.meta['key']['budget']}": st.records(),
+               **{f"{r}, the {s.name} scale": x for r, x in rows.items()}}
     return pd.DataFrame({k: {**r[r.success][list(NORMS)].mean().to_dict(),
                              "success": f"{int(r.success.sum())} of {len(r)}"}
-                         for k, r in sources.items()}).T[cols]
+                         for k, r in sources.items()}).T[["success", *NORMS]]
 
 # %% ../../nbs/sections/07_imagenet.ipynb #2049e5d6
 def budget_claim(scale, # an ImageNet scale (or its name)
                  out, # results root
                 ) -> Claim:
     "`claim_l1_cut` on the budget check's EAD against the scale's I-FGM-L1, on the same photos."
-    from ead_repro.evaluate import case_table
-    s = imagenet_run(scale, out).scale
-    folder = _budget_dir(out, s)
-    if not (folder / "meta.json").exists(): return None
-    ead = RecordStore(folder).records()
-    ifgm = RecordStore(records_dir(out, s, DATASET, attack_spec("I-FGM-L1"))).records()
-    t = case_table({"EAD (EN rule)": ead, "I-FGM-L1": ifgm[ifgm["image"].isin(ead["image"])]})
-    return claim_l1_cut(t)
+    if (check := _budget_check(scale, out)) is None: return None
+    _, st, rows = check
+    return claim_l1_cut(case_table({"EAD (EN rule)": st.records(), "I-FGM-L1": rows["I-FGM-L1"]}))

@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 import torch
 from ..data import DATASETS, InputError
-from ..attack import EAD, PRESETS
+from ..attack import EAD, PRESETS, is_adversarial
 from ..evaluate import robust_accuracy
 from ..figures import figure_theme, save_figure
 from ..store import RecordStore
 from ..runner import (Section, SectionRun, AttackJob, BudgetedAttack, Claim,
-                              section_run, section_jobs, job_stores, figure_path,
-                              find_report, results_root, show_figures)
+                              section_jobs, job_stores, find_report, report_figures)
 
 # %% auto #0
 __all__ = ['EAD_PASSES_PER_ITERATION', 'EAD_FIXED_PASSES', 'ADV_LIB', 'APGD_SEARCH', 'PAPER_EAD', 'ATTACKS', 'SETTINGS',
@@ -25,7 +24,7 @@ __all__ = ['EAD_PASSES_PER_ITERATION', 'EAD_FIXED_PASSES', 'ADV_LIB', 'APGD_SEAR
            'scaled_iterations', 'import_adv_lib', 'has_adv_lib', 'Attack', 'alma_l1', 'fmn_l1', 'pdpgd_l1', 'fab_l1',
            'apgd_l1', 'ead_attack', 'ead_row', 'attacks_for', 'budgeted', 'optimality', 'peers_jobs', 'store_run',
            'summary', 'search_attacks', 'job_runs', 'peers_table', 'peer_tables', 'best_peer', 'claim_preset_goal',
-           'claim_defaults_behind', 'claim_optimality', 'check_peer_claims', 'plot_robust', 'load_peers_report']
+           'claim_defaults_behind', 'claim_optimality', 'plot_robust', 'load_peers_report']
 
 # %% ../../nbs/sections/09_peers.ipynb #6dfcdcb1
 EAD_PASSES_PER_ITERATION = 3  # a forward and a backward at y(k), a forward at x(k+1), at most
@@ -118,7 +117,7 @@ def apgd_l1(model, x, labels, targets, budget:int, lo:float=None, hi:float=None,
         adv = import_adv_lib().apgd(model, x, y, eps=eps, norm=1, targeted=targeted,
                                     n_iter=n_iter)
         with torch.no_grad(): pred = model(adv).argmax(1)
-        ok = pred == targets if targeted else pred != labels
+        ok = is_adversarial(pred, labels, targets, targeted)
         best[ok] = adv[ok]
         hi, lo = torch.where(ok, eps, hi), torch.where(ok, lo, eps)
     return best
@@ -387,14 +386,6 @@ def claim_optimality(tables:dict, # `peer_tables`
 CLAIMS = (claim_preset_goal, lambda t: claim_preset_goal(t, "targeted"), claim_defaults_behind,
           claim_optimality)  # each on {setting: table}
 
-def check_peer_claims(tables:dict, # `peer_tables`
-                      dataset:str=None, # the data set of the tables
-                     ) -> list:
-    "The section's claims on one data set's tables."
-    out = [c(tables) for c in CLAIMS]
-    for c in out: c.experiment, c.dataset = "peers", dataset
-    return out
-
 def _on_report(claim:Callable) -> Callable:
     "`claim` as the runner checks it: on a report's table (`peers_table`)."
     return lambda t, case: claim(peer_tables(t))
@@ -424,32 +415,23 @@ def plot_robust(runs:dict, # setting -> {attack name: `store_run`}
     return fig
 
 # %% ../../nbs/sections/09_peers.ipynb #5200de07
-def _plan(section, scale, dataset:str, out, figures) -> list:
-    "The one figure per data set."
-    return [(figure_path(figures, scale, "peers", dataset, "robust-accuracy"), None)]
-
-def _draw(section, scale, dataset:str, out, path, row, tables:dict):
-    "The robust-accuracy figure of `dataset` from its stores."
-    run = section_run(section, scale, dataset, out)
+def _figure(run:SectionRun, tables:dict, meta:dict, path):
+    "The robust-accuracy figure of the run's data set, from its stores."
     runs = job_runs(job_stores(run, section_jobs(run)))
     runs = {st: runs.get(st, {}) for st in SETTINGS}
     source = next(iter(runs["untargeted"].values()), {"key": {}})["key"].get("data_source")
-    title = (f"{source or DATASETS[dataset]}, {run.scale.name} scale: {run.scale.images} images, "
-             f"{run.options['budget']} model passes per sample")
+    title = (f"{source or DATASETS[run.dataset]}, {run.scale.name} scale: {run.scale.images} "
+             f"images, {run.options['budget']} model passes per sample")
     return plot_robust(runs, title, path)
 
-# %% ../../nbs/sections/09_peers.ipynb #73fcde97
-def _needs():
-    "adv_lib, or an `InputError` saying how to install it."
-    import_adv_lib()
-
 # %% ../../nbs/sections/09_peers.ipynb #f4d1714f
+_plan, _draw = report_figures({"robust-accuracy": _figure})  # one per data set
 SECTION = Section("peers", "EAD against today's minimal-L1 attacks", order=9,
                   tables={"mnist": None, "cifar": None},
                   figures={d: "robust accuracy against ε; optimality" for d in DATASETS},
                   claims=tuple(_on_report(c) for c in CLAIMS), plan_figures=_plan,
                   draw_figure=_draw, scales=PEER_SCALES, jobs=peers_jobs, table=peers_table,
-                  needs=_needs)
+                  needs=import_adv_lib)
 
 # %% ../../nbs/sections/09_peers.ipynb #a8800bf1
 def load_peers_report(dataset:str, # "mnist" or "cifar"

@@ -5,10 +5,7 @@
 # %% ../../nbs/sections/02_rule.ipynb #707699e9
 from __future__ import annotations
 import pandas as pd
-from ..data import DATASETS
-from ..runner import (Section, Claim, any_missing, beta_figures, figure_path, get_scale,
-                              run_section, find_report, describe_report, report_table, check_claims,
-                              show_figures, results_root)
+from ..runner import Section, Claim, any_missing, beta_figures
 from ..evaluate import beta_series
 
 # %% auto #0

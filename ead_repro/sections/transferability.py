@@ -13,19 +13,18 @@ from ..formulation import margin
 from ..data import predict
 from ..models import load_model, model_card
 from ..attack import EAD
-from ..evaluate import case_table, paper_by
+from ..evaluate import case_table, paper_by, compare_table
 from ..figures import figure_theme, plot_ours_and_paper, save_figure
 from ..store import RecordStore, write_atomic
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
-                              get_scale, report_dir, figure_path, find_report, setup_run,
-                              mask_unmeasured)
-from .distillation import DISTILLATIONS, train_distilled, trained
+                              get_scale, report_dir, setup_run, mask_unmeasured, report_figures)
+from .distillation import DISTILLATION_SCALES, train_distilled, trained
 
 # %% auto #0
 __all__ = ['PAPER_KAPPAS', 'KAPPA_ROWS', 'REFERENCE_ROWS', 'TARGET', 'TRANSFER_SCALES', 'SECTION', 'source_attacks',
-           'target_folder', 'transfer_jobs', 'transfer_records', 'paper_transfer', 'transfer_table', 'as_transferred',
-           'by_attack_kappa', 'claim_ead_transfers_better', 'claim_ead_near_all', 'claim_little_transfers',
-           'plot_transfer', 'EADUnshiftedAbort', 'abort_check', 'transfer_report']
+           'target_folder', 'transfer_jobs', 'transfer_records', 'paper_transfer', 'as_transferred', 'transfer_table',
+           'claim_ead_transfers_better', 'claim_ead_near_all', 'claim_little_transfers', 'plot_transfer',
+           'EADUnshiftedAbort', 'abort_check', 'transfer_report']
 
 # %% ../../nbs/sections/05_transferability.ipynb #587a6d3f
 PAPER_KAPPAS = tuple(range(0, 65, 5))  # Table 13's κ
@@ -55,9 +54,9 @@ def target_folder(run:SectionRun, # the section's run at a scale
 
 def _target_job(run:SectionRun) -> list:
     "A file job that trains the target as the `distilled` scale's distillation does; [] if shipped."
-    d = run.options.get("distilled")
-    folder, plan = target_folder(run), DISTILLATIONS.get(d)
+    folder, d = target_folder(run), run.options.get("distilled")
     if folder is None: return []
+    plan = DISTILLATION_SCALES[d]["networks"]
     make = lambda p, log: train_distilled("mnist", 100, plan, p.parent, log, run.device)
     done = lambda p: trained("mnist", 100, plan, p.parent)
     what = f"the target {TARGET} (T = 100, as the {d} distillation trains it)"
@@ -101,22 +100,15 @@ def paper_transfer() -> pd.DataFrame:
     "The paper's Table 13 in case layout, rows indexed by (attack, κ) with κ as text."
     return paper_by(13, ["method", "kappa"])
 
-def transfer_table(examples:dict, # {(row, κ label): `transfer_records`}
-                  ) -> pd.DataFrame:
-    "Transfer ASR and distortions (best, average, worst case) per (attack, κ)."
-    return by_attack_kappa(case_table(as_transferred(examples)), list(examples))
-
 def as_transferred(examples:dict, # {(row, κ label): `transfer_records`}
                   ) -> dict:
-    "{'row κ=label': the records with `success` = transferred}: what the case tables count."
-    return {f"{a} κ={k}": r.assign(success=r["transferred"]) for (a, k), r in examples.items()}
+    "The same records with `success` = transferred: what the case tables count."
+    return {k: r.assign(success=r["transferred"]) for k, r in examples.items()}
 
-def by_attack_kappa(t:pd.DataFrame, # a case table of `as_transferred` records
-                    keys:list, # their (row, κ label) keys, in order
-                   ) -> pd.DataFrame:
-    "`t` indexed by (attack, κ label), as `transfer_table` is."
-    t = t.reindex([f"{a} κ={k}" for a, k in keys])
-    return t.set_axis(pd.MultiIndex.from_tuples(keys, names=["attack", "kappa"]))
+def transfer_table(examples:dict, # {(row, κ label): `transfer_records`}, at least one
+                  ) -> pd.DataFrame:
+    "Transfer ASR and distortions (best, average, worst case) per (attack, κ)."
+    return case_table(as_transferred(examples)).rename_axis(["attack", "kappa"])
 
 # %% ../../nbs/sections/05_transferability.ipynb #620e2589
 def _asr(t, row, kappa, case) -> float:
@@ -267,27 +259,21 @@ def transfer_report(run:SectionRun, # the section's run at a scale
     ours = (transfer_table(ex).reindex(order + [k for k in ex if k not in order]) if ex
             else paper.iloc[:0] * np.nan)
     ours = mask_unmeasured(ours, run.scale)
-    both = pd.concat({"ours": ours, "paper": paper.reindex(ours.index)}, names=["source"])
     support = {"records": as_transferred(ex),  # the claims over image resamples
-               "layout": lambda t: by_attack_kappa(t, list(ex))}
-    return dict(ours=ours, paper=paper, csv=both.reorder_levels([1, 2, 0]).sort_index().to_csv(),
+               "layout": lambda t: t.rename_axis(["attack", "kappa"])}
+    return dict(ours=ours, paper=paper, csv=compare_table(ours.sort_index(), paper).to_csv(),
                 files={"examples.csv": _examples_csv(ex)}, saved={"margins": _margins(ex)},
                 provenance={"target_card": model_card(TARGET, target_folder(run))},
                 support=support if ex else None)
 
 # %% ../../nbs/sections/05_transferability.ipynb #fcf0d470
-def _plan(section, scale, dataset:str, out, figures) -> list:
-    "Figure 4's one file."
-    return [(figure_path(figures, scale, "transferability", "mnist", "asr"), None)]
+def _figure(run:SectionRun, tables:dict, meta:dict, path):
+    "Figure 4 from the report: its tables and the examples' margins on the target."
+    title = (f"Transfer to {TARGET} (MNIST, {run.scale.name} scale, {run.scale.images} images; "
+             "average case; dashed: the paper)")
+    return plot_transfer(tables["ours"], tables["paper"], meta["margins"], title, path)
 
-def _draw(section, scale, dataset:str, out, path, row, tables:dict):
-    "Figure 4 from the saved report (its tables and target margins)."
-    rep = find_report("transferability", "mnist", out, scales=[get_scale(scale).name])
-    p = rep["meta"]["provenance"]
-    title = (f"Transfer to {TARGET} (MNIST, {p['scale']} scale, {p['scale_settings']['images']} "
-             "images; average case; dashed: the paper)")
-    return plot_transfer(tables["ours"], tables["paper"], rep["meta"]["margins"], title, path)
-
+_plan, _draw = report_figures({"asr": _figure})  # Figure 4
 SECTION = Section("transferability", "Transfer from the undefended to the distilled network",
                   order=5, tables={"mnist": "table13"}, figures={"mnist": "Figure 4, Table 13"},
                   claims=(claim_ead_transfers_better, claim_ead_near_all, claim_little_transfers),
