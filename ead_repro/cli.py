@@ -362,7 +362,6 @@ def _main_parser(sub):
 
 def _run_parser(sub):
     from ead_repro.runner import SCALES
-    from ead_repro.data import DATASETS
     r = sub.add_parser("run", help="run a section of the paper at a named scale "
                                    "(resumes a killed run)")
     r.add_argument("section", choices=[*sections(), "all"], help="a section of the paper, or all")
@@ -378,7 +377,6 @@ def _run_parser(sub):
 
 def _figures_parser(sub):
     from ead_repro.runner import SCALES
-    from ead_repro.data import DATASETS
     f = sub.add_parser("figures", help="redraw the figures of saved reports (no attack runs)")
     f.add_argument("section", nargs="?", default="all", choices=[*sections(), "all"])
     f.add_argument("--scale", default="all", choices=[*SCALES, "all"])

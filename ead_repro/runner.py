@@ -312,7 +312,7 @@ class AttackJob:
     scale: Scale = field(default=None, hash=False)  # its own budget and images; None: the run's
     attack: Callable = None  # (scale) -> an attack no row names (`row`: its name); None: the row's
     folder: str = None  # its store's folder name where `attack` is given; None: the row's slug
-    images: int = None  # only the attack set's first `images` images (its key: the set's); None: all
+    images: int = None  # only the attack set's first `images` (its key: the whole set's); None: all
     home: str = None  # its section's folder under <scale>/ holding its records/; None: the shared
 
     @property

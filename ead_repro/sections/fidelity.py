@@ -67,7 +67,7 @@ def audit_job(variant:str, # a key of `VARIANTS`
               rule:str, # "EN" or "L1"
               images:int=None, # the first `images` images of the attack set; None: all
              ) -> AttackJob:
-    "The job of `variant` with `rule`: a store of its own in the section's folder (ours: the row's)."
+    "`variant` with `rule` as a job: its own store in the section's folder (ours: the row's)."
     if variant == "ours": return AttackJob(f"EAD ({rule} rule)", images=images)
     return AttackJob(f"EAD ({rule} rule), {variant}", home="fidelity", images=images,
                      folder=f"{VARIANTS[variant][0]}-{rule.lower()}",
@@ -116,7 +116,7 @@ def _per_image_l1(out, variant:str, images:int, scale) -> pd.DataFrame:
     return pd.DataFrame({r: ok(df) for r, df in zip(RULES, recs)})
 
 def _paired(out, variant, baseline, images, scale, stat, n_boot:int, seed:int) -> tuple:
-    "(variant, baseline) per-image L1 arrays on their common images, `stat`'s 90% interval; or None."
+    "(variant, baseline) per-image L1 on their common images, `stat`'s 90% interval; or None."
     a, b = (_per_image_l1(out, v, images, scale) for v in (variant, baseline))
     if a is None or b is None: return None
     common = a.dropna().index.intersection(b.dropna().index)
@@ -440,8 +440,8 @@ def ifgm_gaps_job(run:SectionRun, # the section's run at the scale whose committ
                  ) -> FileJob:
     "The I-FGM gaps' JSON, made an image at a time (a killed run resumes within it)."
     gaps, root, f = gaps or IFGM_GAPS, Path(root or run.out), ifgm_gaps_file(run.out, run.scale)
-    return FileJob("the I-FGM gaps of Table 8", f, lambda p, log: _run_gaps(run, gaps, root, p, log),
-                   lambda p: _gaps_done(p, gaps, run.scale))
+    make = lambda p, log: _run_gaps(run, gaps, root, p, log)
+    return FileJob("the I-FGM gaps of Table 8", f, make, lambda p: _gaps_done(p, gaps, run.scale))
 
 # %% ../../nbs/sections/08_fidelity.ipynb #c167fe8b
 _COLS = {"success": "success", "eps": "const", "l1": "l1", "l2": "l2", "linf": "linf"}
