@@ -595,10 +595,11 @@ def network_report(run:SectionRun, # the fidelity section's run at a scale
     nets = network_records(run.out, run.scale) if len(records) == len(rows) else {}
     n = len(set(nets["committed"][rows[0]]["image"])) if nets else 0
     csv = (network_shift(nets) if n else compare_table(ours, paper)).to_csv()
-    card = model_card(NET2, network_folder(run))  # the report's net, whatever else the run attacked
-    return dict(ours=ours, paper=paper, csv=csv, saved={"images_compared": n},
-                provenance={"model_card": card, "model_epochs": card["epochs"],
-                            "model_accuracy": card.get("test_accuracy")})
+    folder = network_folder(run)  # its card, once trained (a report before: the others' cards)
+    card = model_card(NET2, folder) if (folder / f"{NET2}.json").exists() else None
+    own = card and dict(model_card=card, model_epochs=card["epochs"],
+                        model_accuracy=card["test_accuracy"])
+    return dict(ours=ours, paper=paper, csv=csv, saved={"images_compared": n}, provenance=own or {})
 
 # %% ../../nbs/sections/08_fidelity.ipynb #a0458dd0
 def plot_networks(shift:pd.DataFrame, # `network_shift`
