@@ -12,7 +12,8 @@ are found under the keys its jobs make now, with nothing left to do. So are the 
 section's committed `quick` stores: its examples under the keys its jobs make now, the retrained
 models' committed cards with the recipes of those examples (no network to retrain), and every
 attack on them complete (no network to load), so that the report rebuilt from them is the
-committed one."""
+committed one; and the fidelity section's: its variants' `cpu` stores, its seeds' and I-FGM gaps'
+files, and its `cpu` and `cpu100` reports rebuilt from its stores."""
 import json
 import pytest
 import torch
