@@ -77,7 +77,7 @@ def test_adversarial_training_quick_records_resume(one_thread):
     from ead_repro.evaluate import load_tables
     from ead_repro.store import RecordStore, to_json
     from ead_repro.runner import (AttackJob, FileJob, job_store, job_scale, job_complete,
-                                  section_run, section_jobs, write_report)
+                                  section_run, section_jobs)
     from ead_repro.sections import adversarial_training as adv
     run = section_run(adv.SECTION, "quick", "mnist", ROOT / "results")
     jobs = section_jobs(run)
