@@ -11,8 +11,8 @@ import torch
 from .data import InputError, MissingDependency
 
 # %% auto #0
-__all__ = ['EXPECTED', 'check', 'sections', 'datasets', 'run', 'one_process_only', 'run_command', 'redraw', 'format_table',
-           'largest_difference', 'same_scale', 'show_reproduction', 'main_job', 'main']
+__all__ = ['EXPECTED', 'check', 'sections', 'datasets', 'run', 'run_command', 'redraw', 'format_table', 'largest_difference',
+           'same_scale', 'show_reproduction', 'main_job', 'main']
 
 # %% ../nbs/90_cli.ipynb #97b8538a
 def _check_one(name:str) -> tuple:
@@ -156,9 +156,6 @@ def run(section:str="all", # a name in `sections()`, or "all"
         if not _ready(d, scale, dev, dataset != "all", log): continue
         for s in chosen:
             if not _has(s, d, get_scale(scale).name, section != "all", log): continue
-            if shard().world > 1 and one_process_only([s]):
-                log(f"skipping {s.name}: it runs in one process only (its own run)")
-                continue
             r = run_section(s, scale, d, out, figures, dev, progress, log, rows)
             if not shard().main: continue  # the main process reports
             made = ", ".join(str(p) for p in r["figures"]) or "none"
@@ -168,11 +165,6 @@ def run(section:str="all", # a name in `sections()`, or "all"
     return reports
 
 # %% ../nbs/90_cli.ipynb #506384b6
-def one_process_only(chosen:list, # the `Section`s a command runs
-                     ) -> list:
-    "The names of those of `chosen` that run their own way (their `run`), in one process only."
-    return [s.name for s in chosen if s.run is not None]
-
 def _without_nproc(argv:list, # a command's arguments
                   ) -> list:
     "`argv` without its `--nproc N` (or `--nproc=N`): the command each process runs."
@@ -198,11 +190,8 @@ def run_command(args:argparse.Namespace, # the checked arguments of `ead_repro r
                ) -> int:
     "`ead_repro run`: in this process, or as `--nproc` processes that share the run."
     from ead_repro.store import join_run, leave_run
-    chosen, _ = _choose(args.section, args.dataset, args.scale)
+    _choose(args.section, args.dataset, args.scale)  # unknown names: refused before processes
     workers = int(os.environ.get("WORLD_SIZE", "1"))
-    alone = one_process_only(chosen)
-    if max(args.nproc, workers) > 1 and args.section != "all" and alone:
-        raise InputError(f"the {alone[0]} section runs in one process only; leave out --nproc")
     if args.nproc > 1 and workers == 1: return _launch(args.nproc, args.argv)
     if workers > 1:
         main = join_run().main
@@ -373,7 +362,6 @@ def _main_parser(sub):
 
 def _run_parser(sub):
     from ead_repro.runner import SCALES
-    from ead_repro.data import DATASETS
     r = sub.add_parser("run", help="run a section of the paper at a named scale "
                                    "(resumes a killed run)")
     r.add_argument("section", choices=[*sections(), "all"], help="a section of the paper, or all")
@@ -389,7 +377,6 @@ def _run_parser(sub):
 
 def _figures_parser(sub):
     from ead_repro.runner import SCALES
-    from ead_repro.data import DATASETS
     f = sub.add_parser("figures", help="redraw the figures of saved reports (no attack runs)")
     f.add_argument("section", nargs="?", default="all", choices=[*sections(), "all"])
     f.add_argument("--scale", default="all", choices=[*SCALES, "all"])

@@ -25,13 +25,13 @@ from .store import (RecordStore, run_attack_set, attack_rows, records_from_resul
 __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS', 'VERDICTS', 'Scale', 'get_scale',
            'attack_spec', 'attack_slug', 'make_attack', 'Section', 'per_process', 'setup_run', 'records_dir',
            'report_dir', 'store_key', 'run_provenance', 'open_store', 'grow_store', 'AttackJob', 'job_scale',
-           'job_attack', 'job_folder', 'job_store', 'joint_runs', 'run_shared', 'job_complete', 'run_jobs', 'run_rows',
-           'BudgetedAttack', 'section_scale', 'SectionRun', 'section_run', 'section_jobs', 'job_blocks', 'models_dir',
-           'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores', 'rows_table', 'Claim',
-           'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame', 'draw_images',
-           'claim_support', 'write_report', 'figure_path', 'beta_figures', 'report_figures', 'draw_figures',
-           'run_section', 'results_root', 'find_report', 'report_table', 'describe_report', 'figure_links',
-           'show_figures']
+           'job_attack', 'job_folder', 'job_store', 'joint_runs', 'run_shared', 'job_images', 'job_complete',
+           'run_jobs', 'run_rows', 'BudgetedAttack', 'section_scale', 'SectionRun', 'section_run', 'section_jobs',
+           'job_blocks', 'models_dir', 'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores',
+           'rows_table', 'Claim', 'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame',
+           'draw_images', 'claim_support', 'write_report', 'figure_path', 'beta_figures', 'report_figures',
+           'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table', 'describe_report',
+           'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -187,7 +187,6 @@ class Section:
     claims: tuple = ()  # functions (table, case) -> Claim, checked on every report
     plan_figures: Callable = None  # (section, scale, dataset, out, figures) -> [(path, row)]
     draw_figure: Callable = None  # (section, scale, dataset, out, path, row, tables) -> Figure
-    run: Callable = None  # (section, scale, dataset, out, figures, device, progress, log) -> report
     scales: tuple = None  # its scales (a tuple), or {scale: its settings there}; None: `SCALES`
     jobs: Callable = None  # (run: `SectionRun`) -> [`AttackJob`, `FileJob`]; None: one per row
     table: Callable = None  # (run, stores, records) -> its report's parts; None: `rows_table`
@@ -319,6 +318,8 @@ class AttackJob:
     scale: Scale = field(default=None, hash=False)  # its own budget and images; None: the run's
     attack: Callable = None  # (scale) -> an attack no row names (`row`: its name); None: the row's
     folder: str = None  # its store's folder name where `attack` is given; None: the row's slug
+    images: int = None  # only the attack set's first `images` (its key: the whole set's); None: all
+    home: str = None  # its section's folder under <scale>/ holding its records/; None: the shared
 
     @property
     def spec(self) -> dict: return attack_spec(self.row)  # the attack (`attack_spec`)
@@ -354,9 +355,9 @@ def job_folder(job:AttackJob, # the job
                dataset:str, # "mnist" or "cifar"
                out, # results root
               ) -> Path:
-    "The folder of `job`'s record store: records/<under, model or data set>/<slug>."
+    "The folder of `job`'s record store: [<home>/]records/<under, model or data set>/<slug>."
     under = job.under or job.model or dataset
-    return Path(out) / get_scale(scale).name / "records" / under / job.slug
+    return Path(out) / get_scale(scale).name / (job.home or "") / "records" / under / job.slug
 
 def job_store(job:AttackJob, # the job
               scale, # a name in `SCALES` or a `Scale`
@@ -376,12 +377,17 @@ def job_store(job:AttackJob, # the job
     return job_folder(job, s, dataset, out), key
 
 # %% ../nbs/06_runner.ipynb #3f79a94e
+def _run_settings(attack) -> tuple:
+    "What sets `attack`'s optimisation but its decision rule (its repr leaves out some: abort)."
+    return tuple(sorted((k, repr(v)) for k, v in vars(attack).items()
+                        if k not in ("decision_rule", "__stored_args__")))
+
 def joint_runs(attacks:dict, # {slug: attack}: the distinct attacks of one network's stores
               ) -> list:
     "The attacks grouped by optimisation run: EADs that differ only in the rule together, in order."
     groups = {}
     for slug, a in attacks.items():
-        one = repr(a.for_rule("EN")) if isinstance(a, EAD) else slug
+        one = _run_settings(a) if isinstance(a, EAD) else slug
         groups.setdefault(one, []).append(slug)
     return [tuple(g) for g in groups.values()]
 
@@ -390,16 +396,16 @@ def _joint_attack(attacks:dict):
     rules = {slug: a.decision_rule for slug, a in attacks.items()}
     joint = next(iter(attacks.values())).for_rule(tuple(rules.values()))
     for slug, rule in rules.items():
-        if repr(joint.for_rule(rule)) != repr(attacks[slug]):
+        if _run_settings(joint.for_rule(rule)) != _run_settings(attacks[slug]):
             raise ValueError(f"{slug}: the attacks differ in more than their decision rule")
     return joint, rules
 
 # %% ../nbs/06_runner.ipynb #89995c2b
 def _run_joint(joint, rules:dict, stores:dict, held:set, model, aset, images_per_batch, keep,
-               device, progress):
+               device, progress, images=None):
     "The rows not in `held`, attacked once by `joint`; each rule's records into its own store."
     from tqdm.auto import tqdm
-    rows, sh = attack_rows(aset), shard()
+    rows, sh = attack_rows(aset, images), shard()
     todo = rows[[(i, t) not in held for i, t in zip(rows["image"], rows["target"])]]
     dev = aset.x.device if device is None else torch.device(device)
     claims = next(iter(stores.values())).folder  # the claims of the run go with its first store
@@ -427,6 +433,7 @@ def run_shared(attacks:dict, # {slug: attack}: one, or EADs that differ only in 
                device=None, # where the images go; None: where `aset.x` is
                progress:bool=True, # progress bars
                held:dict=None, # {slug: (image, target) rows it holds}; None: read the stores now
+               images:list=None, # positions in `aset` to attack; None: all
               ):
     "Fill each store: rows no store holds by one optimisation for every rule, the rest alone."
     keep = keep or {}
@@ -435,25 +442,25 @@ def run_shared(attacks:dict, # {slug: attack}: one, or EADs that differ only in 
     if len(attacks) > 1:
         joint, rules = _joint_attack(attacks)
         _run_joint(joint, rules, stores, some, model, aset, images_per_batch, keep, device,
-                   progress)
-    every = set(zip(*(attack_rows(aset)[c] for c in ("image", "target"))))
+                   progress, images)
+    every = set(zip(*(attack_rows(aset, images)[c] for c in ("image", "target"))))
     for slug, attack in attacks.items():     # one attack, or rows only some stores held
         done = held[slug] | (every - some if len(attacks) > 1 else set())
-        if len(done) < len(every):
-            run_attack_set(attack, model, aset, stores[slug], images_per_batch=images_per_batch,
+        if not every <= done:
+            run_attack_set(attack, model, aset, stores[slug], images, images_per_batch,
                            keep_images=keep.get(slug), device=device, progress=progress,
                            done=done)
 
 # %% ../nbs/06_runner.ipynb #64817b52
 def _record_sessions(jobs:dict, where:dict, groups:list, s:Scale, device, aset, card, what:str,
-                     log):
+                     log, images:int):
     "Record this run's session in each store with rows to do, and say so (the main process's)."
-    total = len(aset) * aset.all_targets.shape[1]
+    total = images * aset.all_targets.shape[1]
     together = {slug: g for g in groups for slug in g}
     for n, (slug, job) in enumerate(jobs.items(), 1):
         grown = 0 if s.balanced else grow_store(*where[slug])  # unbalanced: n images lead n + m
         if grown and log: log(f"[{s.name} {what}] {slug}: its store of {grown} images grows")
-        todo = total - len(open_store(*where[slug]).done())
+        todo = total - sum(i < images for i, _ in open_store(*where[slug]).done())
         others = [g for g in together[slug] if g != slug]
         joint = f"; one run with {', '.join(others)}" if others else ""
         if log: log(f"[{s.name} {what} {n}/{len(jobs)}] {job.label} ({slug}): "
@@ -468,12 +475,19 @@ def _job_card(job:AttackJob, dataset:str) -> dict:
     try: return model_card(name, job.checkpoints)
     except FileNotFoundError: return None
 
+def job_images(job:AttackJob, # the job
+               scale, # the run's scale (a name in `SCALES` or a `Scale`)
+              ) -> int:
+    "How many images `job` attacks: the first `images` of its scale's attack set, else all."
+    n = job_scale(job, scale).images
+    return n if job.images is None else min(job.images, n)
+
 def job_complete(job:AttackJob, # the job
                  scale, # the run's scale (a name in `SCALES` or a `Scale`)
                  dataset:str, # "mnist" or "cifar"
                  out, # results root
                 ) -> bool:
-    "Whether `job`'s store holds every row of its scale, under a key that agrees with the job."
+    "Whether `job`'s store holds every row of its images, under a key that agrees with the job."
     s = job_scale(job, scale)
     folder = job_folder(job, s, dataset, out)
     if not (folder / "meta.json").exists(): return False
@@ -487,8 +501,9 @@ def job_complete(job:AttackJob, # the job
     model = [card["name"], card["epochs"], card.get("test_accuracy")] if card else None
     if model and [key.get(k) for k in ("model", "model_epochs", "model_accuracy")] != model:
         return False
-    r = st.records()
-    return len(r) > 0 and len(r) == s.images * int(r["n_targets"].iloc[0])
+    n, r = job_images(job, s), st.records()
+    r = r[r["image"] < n]
+    return len(r) > 0 and len(r) == n * int(r["n_targets"].iloc[0])
 
 # %% ../nbs/06_runner.ipynb #c6754030
 def _kept(job:AttackJob, aset) -> list:
@@ -501,7 +516,7 @@ def _kept(job:AttackJob, aset) -> list:
 def _run_network(jobs:dict, s:Scale, dataset:str, out, device, progress:bool, log, after) -> dict:
     "Fill the stores of `jobs` ({slug: job}, one network), resuming; {slug: rows computed now}."
     sh, first = shard(), next(iter(jobs.values()))
-    what = first.under or first.model or dataset
+    what = "/".join(filter(None, [first.home, first.under or first.model or dataset]))
     if all(job_complete(j, s, dataset, out) for j in jobs.values()):  # the network not needed
         for n, (slug, j) in enumerate(jobs.items(), 1):
             if sh.main and log: log(f"[{s.name} {what} {n}/{len(jobs)}] {j.label} ({slug}): "
@@ -512,19 +527,20 @@ def _run_network(jobs:dict, s:Scale, dataset:str, out, device, progress:bool, lo
     where = {slug: job_store(j, s, dataset, out, card, aset) for slug, j in jobs.items()}
     attacks = {slug: job_attack(j, s) for slug, j in jobs.items()}
     groups = joint_runs(attacks)
-    if sh.main: _record_sessions(jobs, where, groups, s, device, aset, card, what, log)
+    n = job_images(first, s)  # the jobs of one network attack the same images
+    if sh.main: _record_sessions(jobs, where, groups, s, device, aset, card, what, log, n)
     sh.sync()  # every store exists, the session recorded: the others only read meta.json
     stores = {slug: open_store(*where[slug]) for slug in jobs}
-    held = {slug: st.done() for slug, st in stores.items()}
+    held = {slug: {r for r in st.done() if r[0] < n} for slug, st in stores.items()}
     sh.sync()  # every process has read the same finished rows; from here on they write
-    total = len(aset) * aset.all_targets.shape[1]
+    total = n * aset.all_targets.shape[1]
     computed = {slug: total - len(held[slug]) for slug in jobs}
     for group in groups:
         group = [g for g in group if computed[g] > 0]
         if not group: continue
         run_shared({g: attacks[g] for g in group}, {g: stores[g] for g in group}, model, aset,
                    s.images_per_batch, {g: _kept(jobs[g], aset) for g in group}, device,
-                   progress, {g: held[g] for g in group})
+                   progress, {g: held[g] for g in group}, list(range(n)))
         if after is not None and sh.main: after()
     sh.sync()  # every process has written its batches
     if sh.main and sh.world > 1:
@@ -541,16 +557,17 @@ def run_jobs(jobs:list, # `AttackJob`s (a store named twice is filled once)
              log=print, # where the one-line status of each attack goes; None: nowhere
              after=None, # called after each attack that computed rows (e.g. to refresh a report)
             ) -> dict:
-    "Fill every job's record store, resuming; {store folder under records/: rows computed now}."
+    "Fill every job's record store, resuming; {[home/]folder under records/: rows computed now}."
     s, networks, computed = get_scale(scale), {}, {}
-    for j in jobs:  # one network: one checkpoint or `setup`, one folder, one scale
+    for j in jobs:  # one network: one checkpoint or `setup`, one folder, one scale, its images
         own = None if j.scale is None else repr(j.scale)
-        networks.setdefault((j.model, j.checkpoints, j.under, j.setup, own), {}).setdefault(
-            j.slug, j)
-    for (model, _, under, _, _), net in networks.items():
+        key = (j.model, j.checkpoints, j.home, j.under, j.setup, own, j.images)
+        networks.setdefault(key, {}).setdefault(j.slug, j)
+    for (model, _, home, under, *_), net in networks.items():
         js = job_scale(next(iter(net.values())), s)
         done = _run_network(net, js, dataset, out, device, progress, log, after)
-        computed.update({f"{under or model or dataset}/{k}": n for k, n in done.items()})
+        where = "/".join(filter(None, [home, under or model or dataset]))
+        computed.update({f"{where}/{k}": n for k, n in done.items()})
     return computed
 
 def run_rows(rows:list, # paper table row names
@@ -900,10 +917,12 @@ def write_report(section:Section, # the section reported
     run = section_run(section, scale, dataset, out, device)
     s, jobs = run.scale, [j for j in section_jobs(run) if isinstance(j, AttackJob)]
     stores = job_stores(run, jobs)
-    records = {j: r for j, r in ((j, st.records()) for j, st in stores.items()) if len(r)}
+    records = {j: r[r["image"] < job_images(j, s)] for j, r in
+               ((j, st.records()) for j, st in stores.items())}  # of the images it attacks
+    records = {j: r for j, r in records.items() if len(r)}
     parts = (section.table or rows_table)(run, stores, records)
     done = {j.label: _complete_images(records.get(j)) for j in jobs}
-    need = {j.label: job_scale(j, s).images for j in jobs}
+    need = {j.label: job_images(j, s) for j in jobs}
     missing = {r: need[r] - n for r, n in done.items() if n < need[r]}
     own = parts.get("provenance", {})
     prov = {**_report_provenance(section, s, dataset, stores, device, own),
@@ -986,7 +1005,7 @@ def draw_figures(section:Section, # whose figures
 # %% ../nbs/06_runner.ipynb #cefefbb1
 def _check_section(section:Section, s:Scale, dataset:str, rows:list):
     "Refuse a run of `section` the section does not have, with a clear error."
-    if rows is not None and (section.run is not None or section.jobs is not None):
+    if rows is not None and section.jobs is not None:
         raise InputError(f"--rows: the {section.name} section has no rows to choose (its own jobs)")
     if rows is not None and set(rows) - set(section.rows):
         raise InputError(f"--rows: the {section.name} section's rows are {section.rows}")
@@ -996,8 +1015,6 @@ def _check_section(section:Section, s:Scale, dataset:str, rows:list):
         raise ValueError(f"the {section.name} section has no {s.name!r} scale; "
                          f"have {list(section.scales)}")
     if section.needs is not None: section.needs()  # an extra it needs: a clear error if missing
-    if section.run is not None and shard().world > 1:
-        raise InputError(f"the {section.name} section runs in one process, not under torchrun")
 
 def run_section(section:Section, # the section to run
                 scale, # a name in `SCALES` or a `Scale`
@@ -1012,8 +1029,6 @@ def run_section(section:Section, # the section to run
     "Run `section` on `dataset` at `scale`, resuming finished work; write tables, claims, figures."
     s = get_scale(scale)
     _check_section(section, s, dataset, rows)
-    if section.run is not None:
-        return section.run(section, s, dataset, out, figures, device, progress, log)
     t0, run, computed, made = time.time(), section_run(section, s, dataset, out, device), {}, []
     jobs = section_jobs(run) if rows is None else [AttackJob(r) for r in rows]
     refresh = lambda: write_report(section, run.scale, dataset, out, device, log=None)

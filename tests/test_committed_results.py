@@ -12,7 +12,8 @@ are found under the keys its jobs make now, with nothing left to do. So are the 
 section's committed `quick` stores: its examples under the keys its jobs make now, the retrained
 models' committed cards with the recipes of those examples (no network to retrain), and every
 attack on them complete (no network to load), so that the report rebuilt from them is the
-committed one."""
+committed one; and the fidelity section's: its variants' `cpu` stores, its seeds' and I-FGM gaps'
+files, and its `cpu` and `cpu100` reports rebuilt from its stores."""
 import json
 import pytest
 import torch
@@ -76,7 +77,7 @@ def test_adversarial_training_quick_records_resume(one_thread):
     from ead_repro.evaluate import load_tables
     from ead_repro.store import RecordStore, to_json
     from ead_repro.runner import (AttackJob, FileJob, job_store, job_scale, job_complete,
-                                  section_run, section_jobs, write_report)
+                                  section_run, section_jobs)
     from ead_repro.sections import adversarial_training as adv
     run = section_run(adv.SECTION, "quick", "mnist", ROOT / "results")
     jobs = section_jobs(run)
@@ -96,6 +97,29 @@ def test_adversarial_training_quick_records_resume(one_thread):
 
 
 def _stores_and_records(run, jobs):
-    from ead_repro.runner import AttackJob, job_stores
+    "As `write_report` reads them: each job's store, and its records of the images it attacks."
+    from ead_repro.runner import AttackJob, job_stores, job_images
     stores = job_stores(run, [j for j in jobs if isinstance(j, AttackJob)])
-    return stores, {j: st.records() for j, st in stores.items()}
+    records = {j: st.records() for j, st in stores.items()}
+    return stores, {j: r[r["image"] < job_images(j, run.scale)] for j, r in records.items()}
+
+
+def test_fidelity_records_resume(one_thread):
+    "The fidelity section's committed stores and files, under the keys its jobs make now."
+    from ead_repro.store import RecordStore, to_json
+    from ead_repro.runner import (AttackJob, FileJob, job_store, job_complete, section_run,
+                                  section_jobs, setup_run)
+    from ead_repro.sections import fidelity as fid
+    run = section_run(fid.SECTION, "cpu", "mnist", ROOT / "results")
+    jobs = section_jobs(run)
+    _, card, aset = setup_run("mnist", run.scale)
+    for j in (j for j in jobs if isinstance(j, AttackJob)):  # the variants (and ours), 20 images
+        folder, key = job_store(j, run.scale, "mnist", run.out, card, aset)
+        assert RecordStore(folder).meta["key"] == json.loads(to_json(key)), f"{j.label}: another key"
+        assert job_complete(j, run.scale, "mnist", run.out), f"{j.label}: rows to do"
+    assert all(j.is_done() for j in jobs if isinstance(j, FileJob))  # the seeds' nets
+    big = section_run(fid.SECTION, "cpu100", "mnist", ROOT / "results")
+    assert section_jobs(big)[-1].is_done()  # the I-FGM gaps' file
+    for r in (run, big):  # the reports rebuilt from the stores are the committed ones
+        rep = fid.fidelity_report(r, *_stores_and_records(r, section_jobs(r)))
+        assert rep["csv"] == (r.out / r.scale.name / "fidelity" / "mnist" / "table.csv").read_text()

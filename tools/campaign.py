@@ -20,12 +20,11 @@ sys.path.insert(0, str(ROOT))
 
 def main():
     from ead_repro.sections.fidelity import CAMPAIGN, step_progress
-    from ead_repro.cli import sections, one_process_only
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--list", action="store_true", help="show the plan and its progress")
     p.add_argument("--from", dest="start", type=int, default=1, help="first step to run (1-based)")
     p.add_argument("--nproc", type=int, default=2,
-                   help="processes per step, or threads where a section runs in one (default: 2)")
+                   help="processes per step, one torch thread each (default: 2)")
     a = p.parse_args()
     for n, step in enumerate(CAMPAIGN, 1):
         section, scale, dataset, rows, hours, basis = step
@@ -34,8 +33,7 @@ def main():
         print(f"{n}. {what}: {g['rows_done']}/{g['rows']} rows; attack hours recorded (wall): "
               f"{g['hours_recorded']:.2f}; estimate ~{hours} CPU h ({basis})", flush=True)
         if a.list or n < a.start or g["rows_done"] >= g["rows"]: continue
-        alone = one_process_only([sections()[section]])  # one process: give it the threads
-        procs = ["--threads", str(a.nproc)] if alone else ["--nproc", str(a.nproc), "--threads", "1"]
+        procs = ["--nproc", str(a.nproc), "--threads", "1"]  # every section shares its run
         cmd = [str(ROOT / ".venv/bin/ead_repro"), "run", section, "--scale", scale, "--dataset",
                dataset, *procs, "--no-progress", *(["--rows", *rows] if rows else [])]
         t0 = time.time()

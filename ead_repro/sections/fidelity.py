@@ -4,7 +4,7 @@
 
 # %% ../../nbs/sections/08_fidelity.ipynb #5592fc33
 from __future__ import annotations
-import dataclasses, json, sys, time, warnings
+import dataclasses, importlib, json, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -17,24 +17,23 @@ from ..models import retrain, load_model, model_card
 from ..evaluate import (case_table, paper_table, CASES, within_ten_percent, image_cases,
                                 weighted_case_table, compare_table, case_summary)
 from ..figures import figure_theme, save_figure
-from ..store import write_atomic, to_json, provenance, RecordStore, run_attack_set
-from ..runner import (Scale, get_scale, setup_run, store_key, attack_spec, attack_slug,
-                              records_dir,
-                              results_root, open_store, run_provenance, SCALE_ORDER, SCALES,
-                              SETTINGS, find_report, draw_images, section_run, section_jobs,
-                              AttackJob, job_folder, job_scale, Section, SectionRun, FileJob,
+from ..store import write_atomic, to_json, provenance, RecordStore
+from ..runner import (get_scale, setup_run, attack_spec, attack_slug, records_dir,
+                              results_root, run_provenance, SCALE_ORDER, SETTINGS, find_report,
+                              draw_images, section_run, section_jobs, AttackJob, FileJob,
+                              job_folder, job_scale, job_images, Section, SectionRun,
                               mask_unmeasured, figure_path)
 from .rule import claim_l1_rule
 
 # %% auto #0
-__all__ = ['VARIANTS', 'RULES', 'AS_IN_AUTHORS_CODE', 'IFGM_GAPS', 'NET2', 'NET_ROWS', 'NETWORK_SCALES', 'SECTION', 'CAUSES',
-           'CAMPAIGN', 'paper_rule_gap', 'fidelity_attack', 'fidelity_dir', 'fidelity_key', 'run_fidelity',
-           'fidelity_records', 'fidelity_table', 'rule_gap', 'gap_closed', 'ratio_shift', 'shift_words', 'verdict',
-           'main', 'store_seconds', 'seed_file', 'run_seed_spread', 'seed_spread', 'seed_verdict', 'large_gaps',
-           'report_records', 'table_intervals', 'interval_check', 'ifgm_gap_attack', 'ifgm_gaps_file', 'ifgm_ball_dir',
-           'committed_ifgm', 'run_ifgm_gaps', 'ifgm_gap_records', 'ifgm_gap_table', 'network_folder', 'network_jobs',
-           'network_stores', 'network_records', 'network_shift', 'network_verdict', 'network_report', 'plot_networks',
-           'largest_reports', 'gap_summary', 'gap_cause', 'gap_table', 'step_progress', 'campaign_table']
+__all__ = ['VARIANTS', 'RULES', 'SEED_RUNS', 'IFGM_GAPS', 'NET2', 'NET_ROWS', 'FIDELITY_SCALES', 'SECTION', 'CAUSES', 'CAMPAIGN',
+           'paper_rule_gap', 'fidelity_attack', 'audit_job', 'fidelity_records', 'fidelity_table', 'rule_gap',
+           'gap_closed', 'ratio_shift', 'shift_words', 'verdict', 'store_seconds', 'seed_file', 'seed_job',
+           'seed_spread', 'seed_verdict', 'large_gaps', 'report_records', 'table_intervals', 'interval_check',
+           'ifgm_gap_attack', 'ifgm_gaps_file', 'ifgm_ball_dir', 'committed_ifgm', 'ifgm_gaps_job', 'ifgm_gap_records',
+           'ifgm_gap_table', 'network_folder', 'network_jobs', 'network_stores', 'network_records', 'network_shift',
+           'network_verdict', 'network_report', 'plot_networks', 'fidelity_jobs', 'fidelity_report', 'largest_reports',
+           'gap_summary', 'gap_cause', 'gap_table', 'step_progress', 'campaign_table']
 
 # %% ../../nbs/sections/08_fidelity.ipynb #51ecd6bb
 def paper_rule_gap(table:str="table8", # the paper's table with both rules at β = 1e-3
@@ -63,59 +62,17 @@ def fidelity_attack(variant:str, # a key of `VARIANTS`
                binary_search_steps=s.binary_search_steps, initial_const=s.initial_const,
                **VARIANTS[variant][1])
 
-# %% ../../nbs/sections/08_fidelity.ipynb #1ed38359
-AS_IN_AUTHORS_CODE = dict(VARIANTS["authors' code"][1])  # test_attack.py's defaults, en_attack.py
-
 # %% ../../nbs/sections/08_fidelity.ipynb #ddb49302
-def fidelity_dir(out, # results root
-                 variant:str, # a key of `VARIANTS`
-                 rule:str, # "EN" or "L1"
-                 scale="cpu", # a name in `SCALES` or a `Scale`
-                ) -> Path:
-    "The record store folder of `variant` with `rule` (for 'ours': the comparison's store)."
-    if variant == "ours": return records_dir(out, scale, "mnist", attack_spec(f"EAD ({rule} rule)"))
-    slug = f"{VARIANTS[variant][0]}-{rule.lower()}"
-    return Path(out) / get_scale(scale).name / "fidelity" / "records" / "mnist" / slug
-
-def fidelity_key(variant:str, # a key of `VARIANTS`
-                 rule:str, # "EN" or "L1"
-                 scale, # a name in `SCALES` or a `Scale`
-                 card:dict, # the model's card
-                 aset, # the `AttackSet`
-                ) -> dict:
-    "The store key: the runner's for the rule's row, with the variant's name and settings."
-    key = store_key(attack_spec(f"EAD ({rule} rule)"), scale, card, aset)
-    if variant == "ours": return key
-    return {**key, "attack": f"{VARIANTS[variant][0]}-{rule.lower()}", "variant": variant,
-            "settings": repr(fidelity_attack(variant, rule, scale))}
-
-# %% ../../nbs/sections/08_fidelity.ipynb #b04b143c
-def run_fidelity(out, # results root
-                 images:int=20, # the first `images` images of the scale's attack set
-                 scale="cpu", # a name in `SCALES` or a `Scale`
-                 variants:list=None, # keys of `VARIANTS` (default: all but "ours")
-                 rules:tuple=RULES, # decision rules
-                 images_per_batch:int=10, # images per attack call (one resumable part each)
-                 log=print, # one line per store; None: quiet
-                ) -> dict:
-    "Run each variant × rule on the same images into its store, resuming; {slug: rows computed}."
-    s = get_scale(scale)
-    model, card, aset = setup_run("mnist", s)
-    computed = {}
-    for v in variants or [v for v in VARIANTS if v != "ours"]:
-        for rule in rules:
-            folder, key = fidelity_dir(out, v, rule, s), fidelity_key(v, rule, s, card, aset)
-            before = len(open_store(folder, key).done())
-            if log: log(f"[fidelity {s.name}] {v}, {rule} rule: {before} rows done")
-            computed[key["attack"]] = 0
-            if before >= min(images, len(aset)) * aset.all_targets.shape[1]: continue
-            store = open_store(folder, key, run_provenance(s, "cpu", aset, card,
-                                                             attack=key["attack"]))
-            run_attack_set(fidelity_attack(v, rule, s), model, aset, store,
-                           images=list(range(min(images, len(aset)))),
-                           images_per_batch=images_per_batch, progress=False)
-            computed[key["attack"]] = len(store.done()) - before
-    return computed
+def audit_job(variant:str, # a key of `VARIANTS`
+              rule:str, # "EN" or "L1"
+              images:int=None, # the first `images` images of the attack set; None: all
+             ) -> AttackJob:
+    "`variant` with `rule` as a job: its own store in the section's folder (ours: the row's)."
+    if variant == "ours": return AttackJob(f"EAD ({rule} rule)", images=images)
+    return AttackJob(f"EAD ({rule} rule), {variant}", home="fidelity", images=images,
+                     folder=f"{VARIANTS[variant][0]}-{rule.lower()}",
+                     attack=lambda s: fidelity_attack(variant, rule, s),
+                     key=lambda card, aset: {"variant": variant})
 
 # %% ../../nbs/sections/08_fidelity.ipynb #5eafd8c8
 def fidelity_records(out, # results root
@@ -125,7 +82,7 @@ def fidelity_records(out, # results root
                      scale="cpu", # a name in `SCALES` or a `Scale`
                     ) -> pd.DataFrame:
     "The store's records of the first `images` images (None where there is no store)."
-    folder = fidelity_dir(out, variant, rule, scale)
+    folder = job_folder(audit_job(variant, rule), scale, "mnist", out)
     if not (folder / "meta.json").exists(): return None
     r = RecordStore(folder).records()
     return r[r["image"] < images]
@@ -136,11 +93,9 @@ def fidelity_table(out, # results root
                   ) -> pd.DataFrame:
     "Rows (variant, rule): images recorded, average-case ASR (%), L1, L2, L∞; the paper's last."
     recs = {(v, r): fidelity_records(out, v, r, images, scale) for v in VARIANTS for r in RULES}
-    recs = {k: df for k, df in recs.items() if df is not None and len(df)}
-    rows = {}
-    for k, df in recs.items():
-        t = case_table({"x": df}).loc["x", "Average case"]
-        rows[k] = {"images": df["image"].nunique(), **t.to_dict()}
+    rows = {k: {"images": df["image"].nunique(),
+                **case_table({"x": df}).loc["x", "Average case"].to_dict()}
+            for k, df in recs.items() if df is not None and len(df)}
     paper = paper_table("table8")
     for r in RULES:
         rows[("paper", r)] = {"images": 1000, **paper.loc[f"EAD ({r} rule)", "Average case"]}
@@ -153,22 +108,24 @@ def rule_gap(table:pd.DataFrame, # a `fidelity_table`
     return (l1["L1"] / l1["EN"]).rename("L1 rule / EN rule")
 
 # %% ../../nbs/sections/08_fidelity.ipynb #a41dfe44
-def _paired_l1(out, variant, images, scale):
-    "Per-image L1 of both rules (columns EN, L1), average-case successes only."
-    cols = {}
-    for r in RULES:
-        df = fidelity_records(out, variant, r, images, scale)
-        if df is None: return None
-        ok = df[df["average"] & df["success"].astype(bool)]
-        cols[r] = ok.set_index("image")["l1"]
-    return pd.DataFrame(cols)
+def _per_image_l1(out, variant:str, images:int, scale) -> pd.DataFrame:
+    "Per-image L1 of both rules (columns EN, L1), average-case successes only; None: no store."
+    recs = [fidelity_records(out, variant, r, images, scale) for r in RULES]
+    if any(df is None for df in recs): return None
+    ok = lambda df: df[df["average"] & df["success"].astype(bool)].set_index("image")["l1"]
+    return pd.DataFrame({r: ok(df) for r, df in zip(RULES, recs)})
 
-def _paired_arrays(out, variant, baseline, images, scale):
-    "(variant, baseline) per-image L1 of both rules as arrays, on the images both have; or None."
-    a, b = _paired_l1(out, variant, images, scale), _paired_l1(out, baseline, images, scale)
+def _paired(out, variant, baseline, images, scale, stat, n_boot:int, seed:int) -> tuple:
+    "(variant, baseline) per-image L1 on their common images, `stat`'s 90% interval; or None."
+    a, b = (_per_image_l1(out, v, images, scale) for v in (variant, baseline))
     if a is None or b is None: return None
     common = a.dropna().index.intersection(b.dropna().index)
-    return a.loc[common].to_numpy(), b.loc[common].to_numpy()
+    a, b = a.loc[common].to_numpy(), b.loc[common].to_numpy()
+    rng = np.random.default_rng(seed)
+    boot = [stat(a, b, rng.integers(0, len(a), len(a))) for _ in range(n_boot)]
+    return a, b, *map(float, np.quantile(boot, [.05, .95]))
+
+_ratio = lambda m, i: m[i, 1].sum() / m[i, 0].sum()  # L1-rule L1 / EN-rule L1 on images `i`
 
 def gap_closed(out, # results root
                variant:str, # the variant measured
@@ -179,18 +136,13 @@ def gap_closed(out, # results root
                seed:int=0, # the bootstrap's seed
               ) -> dict:
     "Fraction of the way from `baseline`'s rule gap to the paper's that `variant` goes, and CI."
-    pair = _paired_arrays(out, variant, baseline, images, scale)
-    if pair is None: return None
-    a, b = pair
     target = paper_rule_gap()
-    def frac(i):
-        ra, rb = a[i, 1].sum() / a[i, 0].sum(), b[i, 1].sum() / b[i, 0].sum()
-        return (rb - ra) / (rb - target)
-    rng = np.random.default_rng(seed)
-    boot = [frac(rng.integers(0, len(a), len(a))) for _ in range(n_boot)]
-    lo, hi = np.quantile(boot, [.05, .95])
+    frac = lambda a, b, i: (_ratio(b, i) - _ratio(a, i)) / (_ratio(b, i) - target)
+    got = _paired(out, variant, baseline, images, scale, frac, n_boot, seed)
+    if got is None: return None
+    a, b, lo, hi = got
     return dict(variant=variant, baseline=baseline, images=len(a),
-                closed=float(frac(np.arange(len(a)))), lo=float(lo), hi=float(hi))
+                closed=float(frac(a, b, np.arange(len(a)))), lo=lo, hi=hi)
 
 # %% ../../nbs/sections/08_fidelity.ipynb #9bb83711
 def ratio_shift(out, # results root
@@ -202,17 +154,14 @@ def ratio_shift(out, # results root
                 seed:int=0, # the bootstrap's seed
                ) -> dict:
     "The rule gap of `variant` minus `baseline`'s on the same images, with a 90% interval."
-    pair = _paired_arrays(out, variant, baseline, images, scale)
-    if pair is None: return None
-    a, b = pair
-    gap = lambda m, i: m[i, 1].sum() / m[i, 0].sum()
-    rng = np.random.default_rng(seed)
-    idx = [rng.integers(0, len(a), len(a)) for _ in range(n_boot)]
-    lo, hi = np.quantile([gap(a, i) - gap(b, i) for i in idx], [.05, .95])
+    shift = lambda a, b, i: _ratio(a, i) - _ratio(b, i)
+    got = _paired(out, variant, baseline, images, scale, shift, n_boot, seed)
+    if got is None: return None
+    a, b, lo, hi = got
     every = np.arange(len(a))
-    return dict(variant=variant, baseline=baseline, images=len(a), gap=float(gap(a, every)),
-                baseline_gap=float(gap(b, every)), shift=float(gap(a, every) - gap(b, every)),
-                lo=float(lo), hi=float(hi))
+    return dict(variant=variant, baseline=baseline, images=len(a), gap=float(_ratio(a, every)),
+                baseline_gap=float(_ratio(b, every)), shift=float(shift(a, b, every)),
+                lo=lo, hi=hi)
 
 def shift_words(g:dict, # a `ratio_shift` result
                ) -> str:
@@ -232,19 +181,6 @@ def verdict(g:dict, # a `gap_closed` result
     if g["hi"] < .5: return "not held"
     return "inconclusive"
 
-# %% ../../nbs/sections/08_fidelity.ipynb #9a25fdec
-def main(argv:list=None, # [IMAGES]; default: sys.argv[1:]
-        ):
-    "Run the fidelity audit's variants at the `cpu` scale (command line)."
-    import torch
-    torch.set_num_threads(1)
-    argv = sys.argv[1:] if argv is None else argv
-    images = int(argv[0]) if argv else 20
-    print(run_fidelity(results_root(), images=images, log=lambda m: print(m, flush=True)))
-
-# %% ../../nbs/sections/08_fidelity.ipynb #4f82f469
-if __name__ == "__main__" and "__file__" in globals(): main()  # a command, never in a notebook
-
 # %% ../../nbs/sections/08_fidelity.ipynb #6c2cc1cb
 def store_seconds(out, # results root
                   scale="cpu", # a name in `SCALES` or a `Scale`
@@ -253,11 +189,10 @@ def store_seconds(out, # results root
     t = {}
     for v in VARIANTS:
         for r in RULES:
-            folder = fidelity_dir(out, v, r, scale)
+            folder = job_folder(audit_job(v, r), scale, "mnist", out)
             if not (folder / "meta.json").exists(): continue
-            parts = [p for p, _ in RecordStore(folder).parts()]
-            n = sum(len(p["records"]) for p in parts)
-            t[(v, r)] = sum(p.get("time_s", np.nan) for p in parts) / n
+            st = RecordStore(folder)
+            t[(v, r)] = st.costs()["time_s"] / sum(len(p["records"]) for p, _ in st.parts())
     return pd.Series(t, name="seconds per row").rename_axis(["variant", "rule"])
 
 # %% ../../nbs/sections/08_fidelity.ipynb #25277030
@@ -271,56 +206,43 @@ def seed_file(out, # results root
     folder = Path(out) / get_scale(scale).name / "fidelity" / "seeds"
     return folder / f"mnist-e{epochs}-seed{seed}{tag}.json"
 
-def _both_rules(model, x, y, t, s:Scale, settings:dict) -> dict:
-    "Both rules' EAD (β = 1e-3, `settings`) on (x, y, t) at scale `s`'s budget: per image."
-    res = {}
-    for rule in RULES:
-        a = EAD(beta=1e-3, decision_rule=rule, max_iterations=s.max_iterations,
-                binary_search_steps=s.binary_search_steps, initial_const=s.initial_const,
-                **settings)
-        r = a(model, x, y, t)
-        res[rule] = {"attack": repr(a), "success": r.success.tolist(), "l1": r.l1.tolist(),
-                     "l2": r.l2.tolist(), "linf": r.linf.tolist()}
-    return res
+SEED_RUNS = {"": ("ours", 20), "-abort-off": ("abort off", 10)}  # tag -> (variant, images)
 
 # %% ../../nbs/sections/08_fidelity.ipynb #a0f32517
-def run_seed_spread(out, # results root
-                    state, # where the nets are trained (outside the package)
-                    seeds:tuple=(0, 1, 2), # training seeds
-                    epochs:int=2, # epochs per net
-                    images:int=20, # the first `images` images of the scale's attack set
-                    scale="cpu", # a name in `SCALES` or a `Scale`
-                    log=print, # training progress lines; None: quiet
-                    limit:int=None, # train on the first `limit` training images (tests)
-                    settings:dict=None, # EAD settings beyond the budget (e.g. abort_early)
-                    tag:str="", # names `settings` in the file names
-                   ) -> list:
-    "Train a net per seed (resuming), attack the same images with both rules; the JSONs written."
-    s = get_scale(scale)
-    _, _, aset = setup_run("mnist", s)
+def _seed_run(run:SectionRun, model, card:dict, variant:str, images:int) -> dict:
+    "`variant` with both rules in one optimisation on the first `images` images `model` gets right."
+    s, aset = run.scale, setup_run("mnist", run.scale)[2]
     x, y, t = aset.x[:images], aset.y[:images], aset.target[:images]
-    written = []
-    for seed in seeds:
-        f = seed_file(out, seed, epochs, s, tag)
-        if f.exists(): continue
-        folder = Path(state) / f"mnist-e{epochs}-seed{seed}"
-        if not (folder / "mnist.json").exists() or model_card("mnist", folder)["epochs"] < epochs:
-            retrain("mnist", folder=folder, epochs=epochs, seed=seed, log=log, limit=limit)
-        model, card = load_model("mnist", folder), model_card("mnist", folder)
-        ok = predict(model, x) == y
-        res = {"card": card, "image": ok.nonzero()[:, 0].tolist(),
-               "provenance": provenance(s.name, "cpu", aset.source, s.seed),
-               **_both_rules(model, x[ok], y[ok], t[ok], s, settings or {})}
-        write_atomic(f, to_json(res))
-        written.append(f)
-    return written
+    ok = predict(model, x) == y
+    a = fidelity_attack(variant, RULES, s)
+    res = a(model, x[ok], y[ok], t[ok])
+    per = lambda r: {k: getattr(r, k).tolist() for k in ("success", "l1", "l2", "linf")}
+    return {"card": card, "image": ok.nonzero()[:, 0].tolist(),
+            "provenance": provenance(s.name, run.device, aset.source, s.seed),
+            **{r: {"attack": repr(a.for_rule(r)), **per(res[r])} for r in RULES}}
+
+def seed_job(run:SectionRun, # the section's run at a scale
+             seed:int, # the training seed
+             epochs:int=2, # epochs per net
+             limit:int=None, # train on the first `limit` training images (tests)
+            ) -> FileJob:
+    "The recipe's net trained with `seed` (in a temporary folder), attacked as `SEED_RUNS` say."
+    files = {tag: seed_file(run.out, seed, epochs, run.scale, tag) for tag in SEED_RUNS}
+    def make(path, log):
+        with tempfile.TemporaryDirectory() as d:
+            retrain("mnist", d, epochs, log, limit=limit, seed=seed)
+            net = load_model("mnist", d), model_card("mnist", d)
+            for tag, f in files.items():
+                if not f.exists(): write_atomic(f, to_json(_seed_run(run, *net, *SEED_RUNS[tag])))
+    return FileJob(f"the mnist recipe, seed {seed}, {epochs} epochs, attacked", files[""], make,
+                   lambda p: all(f.exists() for f in files.values()))
 
 # %% ../../nbs/sections/08_fidelity.ipynb #73cc4d13
 def seed_spread(out, # results root
                 seeds:tuple=(0, 1, 2), # training seeds
                 epochs:int=2, # epochs per net
                 scale="cpu", # a name in `SCALES` or a `Scale`
-                tag:str="", # the settings' name in `run_seed_spread`
+                tag:str="", # the settings' name in `SEED_RUNS`
                 images:int=None, # only the first `images` images (None: all attacked)
                ) -> pd.DataFrame:
     "Per seed: test accuracy, images, ASR and mean L1 per rule (average case), and their ratio."
@@ -372,21 +294,25 @@ def report_records(rep:dict, # a `find_report` result of a runner section
     return {row: r for row, r in recs.items() if len(r)}
 
 # %% ../../nbs/sections/08_fidelity.ipynb #342d36b4
+def _intervals(stat, images:list, n_boot:int, seed:int, qs:tuple) -> list:
+    "Entry by entry, the quantiles `qs` of `stat(image weights)` over `n_boot` image draws."
+    rng = np.random.default_rng(seed)
+    draws = np.stack([np.asarray(stat(draw_images(images, rng)), float) for _ in range(n_boot)])
+    with warnings.catch_warnings():  # an entry no resample measured (no success) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return [np.nanquantile(draws, q, axis=0) for q in qs]
+
 def table_intervals(records:dict, # {row: its records (`RecordStore.records`)}
                     n_boot:int=200, # resamples of the images
                     seed:int=0, # seeds the draws
                     level:float=.9, # the intervals' coverage
                    ) -> tuple:
     "(lo, hi): two tables in the paper's layout, each cell's bootstrap interval over images."
-    rng = np.random.default_rng(seed)
     per = {row: image_cases(r) for row, r in records.items()}
     images = sorted(set().union(*(r["image"] for r in records.values())))
     like = weighted_case_table(per, pd.Series(1, index=images))
-    draws = np.stack([weighted_case_table(per, draw_images(images, rng)).to_numpy(float)
-                      for _ in range(n_boot)])
-    with warnings.catch_warnings():  # a cell no resample measured (no success) stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        qs = [np.nanquantile(draws, q, axis=0) for q in ((1 - level) / 2, (1 + level) / 2)]
+    qs = _intervals(lambda w: weighted_case_table(per, w), images, n_boot, seed,
+                    ((1 - level) / 2, (1 + level) / 2))
     return tuple(pd.DataFrame(q, like.index, like.columns) for q in qs)
 
 # %% ../../nbs/sections/08_fidelity.ipynb #dbd3b0ba
@@ -480,37 +406,42 @@ def _units(gap:tuple, rec:pd.DataFrame) -> list:
     return [(int(i), g) for i, g in rec.groupby("image")]
 
 # %% ../../nbs/sections/08_fidelity.ipynb #d6fc5998
-def run_ifgm_gaps(out, # where the JSON goes (results root)
-                  root=None, # results root with the committed records (default: `out`)
-                  gaps:dict=None, # {name: gap}; default `IFGM_GAPS`
-                  scale="cpu100", # the scale whose committed run is varied
-                  log=print, # one line per gap; None: quiet
-                 ) -> dict:
-    "Run each gap on its rows, an image at a time into the JSON, resuming; {name: images run}."
-    s, root = get_scale(scale), Path(root or out)
-    model, card, aset = setup_run("mnist", s)
-    f = ifgm_gaps_file(out, s)
+def _gaps_done(f:Path, gaps:dict, scale) -> bool:
+    "Whether the JSON `f` holds every image of each of `gaps`, run with its settings."
+    v = json.loads(f.read_text())["variants"] if f.exists() else {}
+    return all(n in v and v[n]["settings"] == repr(ifgm_gap_attack(g, scale))
+               and len(v[n]["done"]) == v[n].get("units") for n, g in gaps.items())
+
+def _run_gaps(run:SectionRun, gaps:dict, root:Path, f:Path, log):
+    "Run each gap on its rows, an image at a time into the JSON `f`, resuming."
+    s, (model, card, aset) = run.scale, setup_run("mnist", run.scale, run.device)
     data = json.loads(f.read_text()) if f.exists() else {"variants": {}}
-    ran = {}
-    for name, gap in (gaps or IFGM_GAPS).items():
+    for name, gap in gaps.items():
         attack = ifgm_gap_attack(gap, s)
         v = data["variants"].setdefault(name, dict(
             settings=repr(attack), norm=gap[0], rows=gap[2], images_of=gap[3], done={},
-            provenance=run_provenance(s, "cpu", aset, card)))
+            provenance=run_provenance(s, run.device, aset, card)))
         if v["settings"] != repr(attack) or v["rows"] != gap[2]:
             raise ValueError(f"{f}: {name} was run as {v['settings']}; remove it to recompute")
-        ran[name], units = 0, _units(gap, committed_ifgm(root, gap[0], s))
+        units = _units(gap, committed_ifgm(root, gap[0], s))
         v["units"] = len(units)
-        for image, rec in units:
-            if str(image) in v["done"]: continue
+        for image, rec in (u for u in units if str(u[0]) not in v["done"]):
             start = time.time()
             rows = (_worst_rows(attack, model, aset, rec) if gap[2] == "worst" else
                     _rows_of(attack, model, aset, image, rec["target"].tolist()))
             v["done"][str(image)] = dict(rows=rows, time_s=time.time() - start)
             write_atomic(f, to_json(data))
-            ran[name] += 1
-        if log: log(f"[ifgm gaps] {name}: {ran[name]} images run, {len(v['done'])} done")
-    return ran
+        write_atomic(f, to_json(data))
+        if log: log(f"[ifgm gaps] {name}: {len(v['done'])} of {len(units)} images done")
+
+def ifgm_gaps_job(run:SectionRun, # the section's run at the scale whose committed run is varied
+                  gaps:dict=None, # {name: gap}; default `IFGM_GAPS`
+                  root=None, # results root with the committed records (default: `run.out`)
+                 ) -> FileJob:
+    "The I-FGM gaps' JSON, made an image at a time (a killed run resumes within it)."
+    gaps, root, f = gaps or IFGM_GAPS, Path(root or run.out), ifgm_gaps_file(run.out, run.scale)
+    make = lambda p, log: _run_gaps(run, gaps, root, p, log)
+    return FileJob("the I-FGM gaps of Table 8", f, make, lambda p: _gaps_done(p, gaps, run.scale))
 
 # %% ../../nbs/sections/08_fidelity.ipynb #c167fe8b
 _COLS = {"success": "success", "eps": "const", "l1": "l1", "l2": "l2", "linf": "linf"}
@@ -560,10 +491,6 @@ def ifgm_gap_table(out, # results root holding the JSON
 # %% ../../nbs/sections/08_fidelity.ipynb #a80d1c5b
 NET2 = "mnist-seed1"  # the recipe's MNIST net trained again with seed 1 (the committed: seed 0)
 NET_ROWS = ("EAD (EN rule)", "EAD (L1 rule)", "C&W (L2)", "I-FGM-L∞")  # run on it
-NETWORK_SCALES = {  # scale -> images attacked; the second net's epochs, training images, recipe
-    "smoke": dict(images=2, epochs=1, limit=2000, recipe=dict(optimizer="adam")),  # CI: seconds
-    "cpu100": dict(images=100, epochs=50),  # the recipe's 50 epochs; Table 8's 100 x 9 targets
-}
 
 def network_folder(run:SectionRun, # the fidelity section's run at a scale
                   ) -> Path:
@@ -599,6 +526,7 @@ def network_stores(out, # results root
                   ) -> dict:
     "{\"committed\" or `NET2`: {row: its store's folder}}; {} before both nets have stores."
     run = section_run(SECTION, scale, "mnist", out)
+    if "epochs" not in run.options: return {}  # a scale without the second net
     jobs = [j for j in network_jobs(run) if isinstance(j, AttackJob)]
     nets = {"committed": {r: records_dir(run.out, run.scale, "mnist", attack_spec(r))
                           for r in NET_ROWS},
@@ -630,18 +558,14 @@ def network_shift(nets:dict, # `network_records`
                   seed:int=0, # seeds the draws
                  ) -> pd.DataFrame:
     "Per (attack, case, metric): both nets, the paper's, the shift to NET2 (90% interval), our gap."
-    rng, rows = np.random.default_rng(seed), list(NET_ROWS)
+    rows = list(NET_ROWS)
     per = {k: {r: image_cases(x) for r, x in n.items()} for k, n in nets.items()}
     images = sorted(set(nets["committed"][rows[0]]["image"]))
     flat = lambda t: t.reindex(rows).stack([0, 1])
     both = lambda w: {k: flat(weighted_case_table(p, w)) for k, p in per.items()}
     shift = lambda t: t[NET2] / t["committed"] - 1
     one = both(pd.Series(1, index=images))
-    with warnings.catch_warnings():  # a cell a resample cannot measure (no success) stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        draws = np.stack([shift(both(draw_images(images, rng))).to_numpy(float)
-                          for _ in range(n_boot)])
-        lo, hi = (np.nanquantile(draws, q, axis=0) for q in (.05, .95))
+    lo, hi = _intervals(lambda w: shift(both(w)), images, n_boot, seed, (.05, .95))
     out = pd.DataFrame({"ours": one["committed"], NET2: one[NET2], "shift": shift(one),
                         "shift lo": lo, "shift hi": hi})
     out["paper"] = flat(paper_table("table8")).reindex(out.index)
@@ -671,9 +595,11 @@ def network_report(run:SectionRun, # the fidelity section's run at a scale
     nets = network_records(run.out, run.scale) if len(records) == len(rows) else {}
     n = len(set(nets["committed"][rows[0]]["image"])) if nets else 0
     csv = (network_shift(nets) if n else compare_table(ours, paper)).to_csv()
-    return dict(ours=ours, paper=paper, csv=csv,
-                provenance={"model_card": model_card(NET2, network_folder(run))},
-                saved={"images_compared": n})
+    folder = network_folder(run)  # its card, once trained (a report before: the others' cards)
+    card = model_card(NET2, folder) if (folder / f"{NET2}.json").exists() else None
+    own = card and dict(model_card=card, model_epochs=card["epochs"],
+                        model_accuracy=card["test_accuracy"])
+    return dict(ours=ours, paper=paper, csv=csv, saved={"images_compared": n}, provenance=own or {})
 
 # %% ../../nbs/sections/08_fidelity.ipynb #a0458dd0
 def plot_networks(shift:pd.DataFrame, # `network_shift`
@@ -699,6 +625,35 @@ def plot_networks(shift:pd.DataFrame, # `network_shift`
     save_figure(fig, path)
     return fig
 
+# %% ../../nbs/sections/08_fidelity.ipynb #5be1d7a1
+FIDELITY_SCALES = {  # scale -> what the section runs there (`section_scale`)
+    "smoke": dict(audit=2, epochs=1, limit=2000, recipe=dict(optimizer="adam")),  # CI: seconds
+    "cpu": dict(audit=20, seeds=(0, 1, 2)),  # the variants and the seeds' nets, first images
+    "cpu100": dict(epochs=50, ifgm_gaps=True),  # the second net (Table 8's 100 x 9), I-FGM gaps
+}
+
+def fidelity_jobs(run:SectionRun, # the section's run at a scale
+                 ) -> list:
+    "The scale's jobs: the seeds' nets, the variants, the second net, the I-FGM gaps' file."
+    o = run.options
+    audit = [audit_job(v, r, o["audit"]) for v in VARIANTS for r in RULES] if "audit" in o else []
+    gaps = o.get("ifgm_gaps") and (ifgm_ball_dir(run.out, run.scale) / "ifgm-l2").exists()
+    return [*[seed_job(run, s) for s in o.get("seeds", ())], *audit,
+            *(network_jobs(run) if "epochs" in o else []), *([ifgm_gaps_job(run)] if gaps else [])]
+
+def fidelity_report(run:SectionRun, # the section's run at a scale
+                    stores:dict, # {`AttackJob`: its `RecordStore`}, those that exist
+                    records:dict, # {`AttackJob`: its records}, those with any
+                   ) -> dict:
+    "The second net's report where the scale has one (`network_report`), else the variants'."
+    if "epochs" in run.options:
+        net = lambda d: {j: v for j, v in d.items() if j.model == NET2}
+        return network_report(run, net(stores), net(records))
+    ours = mask_unmeasured(case_table({j.row: r for j, r in records.items()}), run.scale)
+    paper = paper_table("table8").reindex([f"EAD ({r} rule)" for r in RULES])
+    return dict(ours=ours.rename_axis("attack"), paper=paper,
+                csv=compare_table(ours, paper).to_csv())
+
 # %% ../../nbs/sections/08_fidelity.ipynb #32264b6e
 def _plan(section, scale, dataset:str, out, figures) -> list:
     "The one figure, once both nets have records."
@@ -715,7 +670,7 @@ def _draw(section, scale, dataset:str, out, path, row, tables:dict):
 SECTION = Section("fidelity", "Table 8 on a second training run of the MNIST recipe", order=8,
                   tables={"mnist": "table8"}, figures={"mnist": "Table 8's worst case"},
                   claims=(claim_l1_rule,), plan_figures=_plan, draw_figure=_draw,
-                  scales=NETWORK_SCALES, jobs=network_jobs, table=network_report)
+                  scales=FIDELITY_SCALES, jobs=fidelity_jobs, table=fidelity_report)
 
 # %% ../../nbs/sections/08_fidelity.ipynb #15b199d1
 def largest_reports(root=None, # results root (default: `results_root()`)
@@ -864,28 +819,21 @@ def step_progress(step:tuple, # a `CAMPAIGN` step
                   seen:set=None, # stores whose hours an earlier step counted (updated)
                  ) -> dict:
     "Rows recorded and in all, and the attack hours its stores recorded (wall, under load)."
-    import importlib
     section, scale, dataset, rows, hours, basis = step
     root = Path(root) if root is not None else results_root()
-    mod = importlib.import_module(f"ead_repro.sections.{section}")
-    if mod.SECTION.run is None:  # on the section protocol: the stores of its attack jobs
-        run = section_run(mod.SECTION, scale, dataset, root)
-        jobs = [j for j in section_jobs(run) if isinstance(j, AttackJob)]
-        stores = {job_folder(j, run.scale, dataset, root): job_scale(j, run.scale) for j in jobs
-                  if not rows or j.row in rows}  # each at its scale (adversarial examples: own)
-    else:  # its own run: its own scales (a module's `..._SCALES`), a store per row
-        own = [v for k, v in vars(mod).items() if k.endswith("_SCALES") and scale in v]
-        s = get_scale(scale, *own[:1])
-        stores = {records_dir(root, s, dataset, attack_spec(r)): s
-                  for r in rows or mod.SECTION.rows}
+    run = section_run(importlib.import_module(f"ead_repro.sections.{section}").SECTION, scale,
+                      dataset, root)
+    jobs = {job_folder(j, run.scale, dataset, root): j for j in section_jobs(run)
+            if isinstance(j, AttackJob) and (not rows or j.row in rows)}  # the stores it fills
     done, secs, seen = 0, 0.0, set() if seen is None else seen
-    for f in (f for f in stores if (f / "meta.json").exists()):
+    for f in (f for f in jobs if (f / "meta.json").exists()):
         st = RecordStore(f)
-        done += len(st.done())
+        done += sum(i < job_images(jobs[f], run.scale) for i, _ in st.done())
         if f in seen: continue  # its hours are an earlier step's (a store steps share)
         seen.add(f)
         secs += sum(p["time_s"] / (1 + len(p.get("shared_with", []))) for p, _ in st.parts())
-    total = sum(s.images * (9 if s.all_targets else 1) for s in stores.values())
+    total = sum(job_images(j, run.scale) * (9 if job_scale(j, run.scale).all_targets else 1)
+                for j in jobs.values())  # each at its scale (adversarial examples: their own)
     return dict(rows_done=done, rows=total, hours_recorded=secs / 3600, estimate=hours)
 
 # %% ../../nbs/sections/08_fidelity.ipynb #bdffe953
