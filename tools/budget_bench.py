@@ -78,7 +78,8 @@ def peer_runs(s, dataset, out, setting):
     "every peer, then the other rows with records (EADs, BudgetEAD's row where the scale has it)."
     run = section_run(SECTION, s.name, dataset, out)
     runs = job_runs(job_stores(run, section_jobs(run))).get(setting, {})
-    return {**{a.name: runs[a.name] for a in attacks_for(setting) if a.peer}, **runs}
+    return {**{a.name: runs[a.name] for a in attacks_for(setting) if a.peer and a.name in runs},
+            **runs}
 
 CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal are set per run
     "spend": ("budget spent: the preset's β, α0, c0, 5 phases, binary search, from x0",
@@ -183,6 +184,9 @@ def summarise(s, dataset, n, out):
                settings={})
     for setting in ("untargeted", "targeted"):
         runs = peer_runs(s, dataset, out, setting)
+        short = [a for a, r in runs.items() if r["n"] < n]  # a run still under way: left out
+        if short: print(f"{setting}: fewer than {n} images, left out: {short}")
+        runs = {a: r for a, r in runs.items() if r["n"] >= n}
         seen = {}
         for slug in CONFIGS:
             f = out / s.name / "budget" / dataset / "runs" / setting / f"budget-{slug}.json"
@@ -221,7 +225,7 @@ def summarise(s, dataset, n, out):
                        "per-image ratio to preset 95% CI": per_preset_ci,
                        "optimality (attackbenchlib 2.x)": dist.eval_optimality(l1[a], best, 1.0),
                        "seconds": r["time_s"]}
-        doc["settings"][setting] = dict(best_peer=peer, images=n, rows=rows)
+        doc["settings"][setting] = dict(best_peer=peer, images=n, rows=rows, left_out=short)
         key = runs[peer]["key"]  # the data and model the peers' records were made on
         doc["provenance"].update({k: key.get(k) for k in ("data_source", "model", "model_epochs",
                                                           "model_accuracy")})
