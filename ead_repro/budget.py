@@ -13,8 +13,9 @@ from .formulation import margin, loss_from_margin, shrink, l1_distortion
 from .attack import AttackResult, attack_context, is_adversarial, MOMENTUM_RULES
 
 # %% auto #0
-__all__ = ['PASSES_PER_ITERATION', 'FIXED_PASSES', 'SCHEDULES', 'iterations_for', 'phase_lengths', 'step_sizes', 'adapt_const',
-           'search_const', 'fista_step', 'BudgetEAD', 'BestSeen', 'best_seen']
+__all__ = ['PASSES_PER_ITERATION', 'FIXED_PASSES', 'SCHEDULES', 'DIMENSION_RULE', 'REFERENCE_DIMENSION', 'REFERENCE_BETA',
+           'iterations_for', 'phase_lengths', 'step_sizes', 'adapt_const', 'search_const', 'fista_step', 'BudgetEAD',
+           'dimension_beta', 'BestSeen', 'best_seen']
 
 # %% ../nbs/03b_budget.ipynb #a7aaa83d
 PASSES_PER_ITERATION = 2  # a forward and a backward at y(k): the gradient and the success test
@@ -243,6 +244,26 @@ def __call__(self:BudgetEAD,
                                             1 + T + self.refine, T, attack=repr(self))
     res.time_s = time.perf_counter() - start
     return res
+
+# %% ../nbs/03b_budget.ipynb #c62606a2
+DIMENSION_RULE = dict(phases=5, warm_start=True, refine=12)  # the rest of the MNIST setting
+REFERENCE_DIMENSION, REFERENCE_BETA = 784, 5e-2  # MNIST's d and the β measured there
+
+def dimension_beta(d:int, # input dimension d = C·H·W
+                   beta:float=REFERENCE_BETA, # β at the reference dimension
+                   reference:int=REFERENCE_DIMENSION, # the reference dimension (MNIST's)
+                  ) -> float:
+    "β·d held fixed: β(d) = β_ref·d_ref/d, the weight of the mean absolute change of a pixel."
+    if d < 1: raise ValueError(f"the input dimension must be >= 1, got {d}")
+    return beta * reference / d
+
+@patch(cls_method=True)
+def for_dimension(cls:BudgetEAD,
+                  d:int, # input dimension d = C·H·W of one image
+                  **kwargs, # other settings (budget, targeted, ...), on top of the rule's
+                 ) -> BudgetEAD:
+    "The dimension rule: β = 0.05·784/d, 5 phases, warm start, a 12-forward final bisection."
+    return cls(**{**DIMENSION_RULE, "beta": dimension_beta(d), **kwargs})
 
 # %% ../nbs/03b_budget.ipynb #5983717c
 @dataclass

@@ -37,7 +37,8 @@ from ead_repro.sections.peers import (Attack, attacks_for, job_runs, PEERS, PRES
                                       SECTION)
 
 Bench = namedtuple("Bench", "name images budget images_per_batch seed")
-SCALES = {"quick": Bench("quick", {"mnist": 100, "cifar": 30}, 2000, 50, 0)}  # the peers' quick
+SCALES = {"quick": Bench("quick", {"mnist": 100, "cifar": 30}, 2000, 50, 0),  # the peers' quick
+          "cpu": Bench("cpu", {"mnist": 100, "cifar": 100}, 2000, 25, 0)}  # the peers' cpu
 
 
 def run_key(attack, setting, s, card, aset, images):
@@ -73,10 +74,12 @@ def load_run(path):
 
 
 def peer_runs(s, dataset, out, setting):
-    "{attack name: its run} of the peers page's committed records in `setting` (`job_runs`)."
+    "{attack name: its run} of the peers page's committed records in `setting` (`job_runs`):"
+    "every peer, then the other rows with records (EADs, BudgetEAD's row where the scale has it)."
     run = section_run(SECTION, s.name, dataset, out)
     runs = job_runs(job_stores(run, section_jobs(run))).get(setting, {})
-    return {a.name: runs[a.name] for a in attacks_for(setting)}
+    return {**{a.name: runs[a.name] for a in attacks_for(setting) if a.peer and a.name in runs},
+            **runs}
 
 CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal are set per run
     "spend": ("budget spent: the preset's β, α0, c0, 5 phases, binary search, from x0",
@@ -181,6 +184,9 @@ def summarise(s, dataset, n, out):
                settings={})
     for setting in ("untargeted", "targeted"):
         runs = peer_runs(s, dataset, out, setting)
+        short = [a for a, r in runs.items() if r["n"] < n]  # a run still under way: left out
+        if short: print(f"{setting}: fewer than {n} images, left out: {short}")
+        runs = {a: r for a, r in runs.items() if r["n"] >= n}
         seen = {}
         for slug in CONFIGS:
             f = out / s.name / "budget" / dataset / "runs" / setting / f"budget-{slug}.json"
@@ -204,12 +210,14 @@ def summarise(s, dataset, n, out):
         for a, r in runs.items():
             ratio, ci = median_ratio_interval(l1[a], l1[peer])
             per_peer, per_peer_ci = paired_ratio_interval(l1[a], l1[peer])
-            per_preset, per_preset_ci = paired_ratio_interval(l1[a], l1[PRESET_ROW])
+            per_preset, per_preset_ci = (paired_ratio_interval(l1[a], l1[PRESET_ROW])
+                                         if PRESET_ROW in l1 else (None, None))
             rows[a] = {"ASR %": 100 * float(np.isfinite(l1[a]).mean()),
                        "median L1": float(np.median(l1[a])),
                        "median L1 best seen": float(np.median(seen[a][:n])) if a in seen else None,
                        "median L1 of the re-run": rerun.get(a),
                        "passes": (r["forward"] + r["backward"]) / r["n"],
+                       "forward": r["forward"] / r["n"], "backward": r["backward"] / r["n"],
                        "ratio to best peer": ratio, "ratio 95% CI": ci,
                        "per-image ratio to best peer": per_peer,
                        "per-image ratio to best peer 95% CI": per_peer_ci,
@@ -217,7 +225,10 @@ def summarise(s, dataset, n, out):
                        "per-image ratio to preset 95% CI": per_preset_ci,
                        "optimality (attackbenchlib 2.x)": dist.eval_optimality(l1[a], best, 1.0),
                        "seconds": r["time_s"]}
-        doc["settings"][setting] = dict(best_peer=peer, images=n, rows=rows)
+        doc["settings"][setting] = dict(best_peer=peer, images=n, rows=rows, left_out=short)
+        key = runs[peer]["key"]  # the data and model the peers' records were made on
+        doc["provenance"].update({k: key.get(k) for k in ("data_source", "model", "model_epochs",
+                                                          "model_accuracy")})
     name = "summary.json" if n == s.images[dataset] else f"summary-{n}.json"
     path = out / s.name / "budget" / dataset / name
     write_atomic(path, to_json(doc))

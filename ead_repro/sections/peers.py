@@ -20,11 +20,12 @@ from ..runner import (Section, SectionRun, AttackJob, BudgetedAttack, Claim,
 
 # %% auto #0
 __all__ = ['EAD_PASSES_PER_ITERATION', 'EAD_FIXED_PASSES', 'ADV_LIB', 'APGD_SEARCH', 'PAPER_EAD', 'ATTACKS', 'SETTINGS',
-           'PEER_SCALES', 'SEARCH', 'PEERS', 'PRESET_ROW', 'PAPER_ROW', 'GOAL', 'CLAIMS', 'SECTION', 'ead_iterations',
-           'scaled_iterations', 'import_adv_lib', 'has_adv_lib', 'Attack', 'alma_l1', 'fmn_l1', 'pdpgd_l1', 'fab_l1',
-           'apgd_l1', 'ead_attack', 'ead_row', 'attacks_for', 'budgeted', 'optimality', 'peers_jobs', 'store_run',
-           'summary', 'search_attacks', 'job_runs', 'peers_table', 'peer_tables', 'best_peer', 'claim_preset_goal',
-           'claim_defaults_behind', 'claim_optimality', 'plot_robust', 'load_peers_report']
+           'BUDGET_ROW', 'EXTRA', 'PEER_SCALES', 'SEARCH', 'PEERS', 'PRESET_ROW', 'PAPER_ROW', 'GOAL', 'CLAIMS',
+           'SECTION', 'ead_iterations', 'scaled_iterations', 'import_adv_lib', 'has_adv_lib', 'Attack', 'alma_l1',
+           'fmn_l1', 'pdpgd_l1', 'fab_l1', 'apgd_l1', 'ead_attack', 'ead_row', 'attacks_for', 'budget_ead_l1',
+           'budgeted', 'optimality', 'peers_jobs', 'store_run', 'summary', 'search_attacks', 'job_runs', 'peers_table',
+           'peer_tables', 'best_peer', 'claim_preset_goal', 'claim_defaults_behind', 'claim_optimality', 'plot_robust',
+           'load_peers_report']
 
 # %% ../../nbs/sections/09_peers.ipynb #6dfcdcb1
 EAD_PASSES_PER_ITERATION = 3  # a forward and a backward at y(k), a forward at x(k+1), at most
@@ -161,6 +162,20 @@ def attacks_for(setting:str, # a key of `SETTINGS`
     "The attacks run in `setting` (FAB is untargeted only)."
     return [a for a in ATTACKS if setting == "untargeted" or a.targeted]
 
+# %% ../../nbs/sections/09_peers.ipynb #d2c251d7
+from ..budget import BudgetEAD
+
+# %% ../../nbs/sections/09_peers.ipynb #9cd5f2af
+def budget_ead_l1(model, x, labels, targets, budget:int):
+    "BudgetEAD by its dimension rule (β = 0.05·784/d, d of one image), within `budget`."
+    a = BudgetEAD.for_dimension(x[0].numel(), budget=budget, targeted=targets is not None)
+    return a(model, x, labels, targets).x_adv
+
+BUDGET_ROW = Attack("BudgetEAD (dimension rule)", "budget-ead", budget_ead_l1,
+                    "BudgetEAD.for_dimension(d): β = 0.05·784/d, 5 phases, warm start, refine 12",
+                    peer=False)
+EXTRA = {a.slug: a for a in [BUDGET_ROW]}  # rows a scale adds by slug (its `extra`)
+
 # %% ../../nbs/sections/09_peers.ipynb #bf57e1fc
 def budgeted(attack:Attack, # the attack
              setting:str, # "untargeted", "targeted", or "search" (untargeted)
@@ -193,6 +208,10 @@ PEER_SCALES = {  # scale -> the section's settings there (`section_scale`)
                   note="one CPU core in about an hour, both data sets"),
     "paper": dict(images=1000, all_targets=False, images_per_batch=500, budget=2000,
                   setting="library", refill=False, note="AttackBench's size, for a GPU"),
+    "cpu": dict(images=100, all_targets=False, images_per_batch=25, budget=2000,
+                search_images=None, extra=("budget-ead",),
+                note="100 images per goal with BudgetEAD's row; CIFAR-10: about 2 CPU-hours "
+                     "at one thread (MNIST's 100 are the quick scale's)"),
 }
 
 # %% ../../nbs/sections/09_peers.ipynb #23c9a510
@@ -206,6 +225,7 @@ def peers_jobs(run:SectionRun, # the section's run at a scale
               ) -> list:
     "Every attack in both settings, then the preset search on the first images of the set."
     jobs = [_job(a, st, run) for st in SETTINGS for a in attacks_for(st)]
+    jobs += [_job(EXTRA[e], st, run) for st in SETTINGS for e in run.options.get("extra", ())]
     k = run.options.get("search_images")
     if not k: return jobs
     first = dataclasses.replace(run.scale, images=k)
@@ -399,7 +419,7 @@ def plot_robust(runs:dict, # setting -> {attack name: `store_run`}
     import matplotlib.pyplot as plt
     colours = figure_theme()
     fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.6), squeeze=False)
-    names = [a.name for a in ATTACKS]
+    names = [a.name for a in ATTACKS + list(EXTRA.values())]
     for ax, (setting, rs) in zip(axes[0], runs.items()):
         finite = np.concatenate([r["l1"][np.isfinite(r["l1"])] for r in rs.values()] + [[]])
         eps = np.linspace(0, np.quantile(finite, .98) * 1.1 if finite.size else 1.0, 400)
