@@ -747,6 +747,7 @@ CAUSES = [  # (test on a gap row, cause, "measured", "suspected" or "unexplained
      "10 images or fewer: a mean L1 over 10 images has a standard error of 15-25%", "suspected"),
 ]
 
+# %% ../../nbs/sections/08_fidelity.ipynb #d3e4fbe2
 def gap_cause(g:dict, # a gap: section, dataset, scale, setting, attack, case, metric, ...
              ) -> tuple:
     "(cause, how it is known) of gap `g`: the first of `CAUSES` that matches, or unexplained."
