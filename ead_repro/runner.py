@@ -513,10 +513,14 @@ def _kept(job:AttackJob, aset) -> list:
     if job.attack is not None: return ()
     return figure_rows(aset) if attack_slug(job.spec) in _FIGURE_SLUGS else ()
 
+def _where(job:AttackJob, dataset:str) -> str:
+    "Where `job`'s records sit under <scale>/, in logs: [<home>/]<under, model or data set>."
+    return "/".join(filter(None, [job.home, job.under or job.model or dataset]))
+
 def _run_network(jobs:dict, s:Scale, dataset:str, out, device, progress:bool, log, after) -> dict:
     "Fill the stores of `jobs` ({slug: job}, one network), resuming; {slug: rows computed now}."
     sh, first = shard(), next(iter(jobs.values()))
-    what = "/".join(filter(None, [first.home, first.under or first.model or dataset]))
+    what = _where(first, dataset)
     if all(job_complete(j, s, dataset, out) for j in jobs.values()):  # the network not needed
         for n, (slug, j) in enumerate(jobs.items(), 1):
             if sh.main and log: log(f"[{s.name} {what} {n}/{len(jobs)}] {j.label} ({slug}): "
@@ -563,10 +567,10 @@ def run_jobs(jobs:list, # `AttackJob`s (a store named twice is filled once)
         own = None if j.scale is None else repr(j.scale)
         key = (j.model, j.checkpoints, j.home, j.under, j.setup, own, j.images)
         networks.setdefault(key, {}).setdefault(j.slug, j)
-    for (model, _, home, under, *_), net in networks.items():
+    for net in networks.values():
         js = job_scale(next(iter(net.values())), s)
         done = _run_network(net, js, dataset, out, device, progress, log, after)
-        where = "/".join(filter(None, [home, under or model or dataset]))
+        where = _where(next(iter(net.values())), dataset)
         computed.update({f"{where}/{k}": n for k, n in done.items()})
     return computed
 
