@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from test_cli import ead
+pytestmark = pytest.mark.xdist_group("distributed")  # module fixtures built once
 
 ROOT = Path(__file__).resolve().parents[1]
 RULE = ["run", "rule", "--scale", "smoke", "--dataset", "mnist", "--no-progress", "--threads", "1"]
