@@ -7,11 +7,10 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 import pandas as pd
-from .evaluate import CASES, within_ten_percent
+from .evaluate import CASES, within_ten_percent, large_gaps
 from .store import RecordStore
 from .runner import (results_root, SCALE_ORDER, find_report, section_run, section_jobs,
                               AttackJob, job_folder, job_scale, job_images)
-from .sections.fidelity import large_gaps
 
 # %% auto #0
 __all__ = ['CAUSES', 'CAMPAIGN', 'largest_reports', 'gap_summary', 'gap_cause', 'gap_table', 'step_progress', 'campaign_table']
@@ -105,11 +104,10 @@ def _split_row(row) -> tuple:
     i = next(i for i, p in enumerate(parts) if isinstance(p, str) and p != "None")
     return words[i], " / ".join(w for j, w in enumerate(words) if j != i)
 
-def _one_level(rep:dict) -> dict:
-    "`rep` with its tables' rows as one level (the attack, then the rest of the row in words)."
-    t = {k: v.set_axis([" | ".join(filter(None, _split_row(r))) for r in v.index])
-         for k, v in rep["tables"].items()}
-    return {**rep, "tables": t}
+def _one_level(rep:dict) -> list:
+    "`rep`'s ours and paper, each row as one level (the attack, then the rest in words)."
+    one = lambda t: t.set_axis([" | ".join(filter(None, _split_row(r))) for r in t.index])
+    return [one(rep["tables"][k]) for k in ("ours", "paper")]
 
 def gap_table(reports:dict, # `largest_reports`
               threshold:float=.1, # the relative difference that counts as large
@@ -120,7 +118,7 @@ def gap_table(reports:dict, # `largest_reports`
         base = dict(section=section, dataset=dataset, scale=rep["scale"], setting=_setting(rep))
         for case in CASES.values():
             if case not in rep["tables"]["ours"].columns.get_level_values(0): continue
-            for (row, metric), r in large_gaps(_one_level(rep), threshold, case).iterrows():
+            for (row, metric), r in large_gaps(*_one_level(rep), threshold, case).iterrows():
                 attack, variant = row.split(" | ", 1) if " | " in row else (row, "")
                 g = dict(base, attack=attack, variant=variant, case=case, metric=metric, **r)
                 g["cause"], g["known"] = gap_cause(g)

@@ -29,10 +29,10 @@ from .rule import claim_l1_rule
 __all__ = ['VARIANTS', 'RULES', 'SEED_RUNS', 'IFGM_GAPS', 'NET2', 'NET_ROWS', 'FIDELITY_SCALES', 'SECTION', 'paper_rule_gap',
            'fidelity_attack', 'audit_job', 'fidelity_records', 'fidelity_table', 'rule_gap', 'gap_closed',
            'ratio_shift', 'shift_words', 'verdict', 'store_seconds', 'seed_file', 'seed_job', 'seed_spread',
-           'seed_verdict', 'large_gaps', 'report_records', 'table_intervals', 'interval_check', 'ifgm_gap_attack',
-           'ifgm_gaps_file', 'ifgm_ball_dir', 'committed_ifgm', 'ifgm_gaps_job', 'ifgm_gap_records', 'ifgm_gap_table',
-           'network_folder', 'network_jobs', 'network_stores', 'network_records', 'network_shift', 'network_verdict',
-           'network_report', 'plot_networks', 'fidelity_jobs', 'fidelity_report']
+           'seed_verdict', 'report_records', 'table_intervals', 'interval_check', 'ifgm_gap_attack', 'ifgm_gaps_file',
+           'ifgm_ball_dir', 'committed_ifgm', 'ifgm_gaps_job', 'ifgm_gap_records', 'ifgm_gap_table', 'network_folder',
+           'network_jobs', 'network_stores', 'network_records', 'network_shift', 'network_verdict', 'network_report',
+           'plot_networks', 'fidelity_jobs', 'fidelity_report']
 
 # %% ../../nbs/sections/08_fidelity.ipynb #51ecd6bb
 def paper_rule_gap(table:str="table8", # the paper's table with both rules at β = 1e-3
@@ -268,18 +268,6 @@ def seed_verdict(spread:pd.DataFrame, # a `seed_spread`
     if len(spread) < 2: return "not measured"
     half = (ours + paper_rule_gap()) / 2
     return "held" if (spread["L1 rule / EN rule"] <= half).any() else "not held"
-
-# %% ../../nbs/sections/08_fidelity.ipynb #556c7d75
-def large_gaps(report:dict, # a `find_report` result (the comparison section)
-               threshold:float=.1, # the relative difference that counts as large
-               case:str="Average case", # the case compared
-              ) -> pd.DataFrame:
-    "Entries where ours differs from the paper's by more than `threshold` (relative)."
-    ours, paper = report["tables"]["ours"][case], report["tables"]["paper"][case]
-    rel = (ours / paper.reindex(ours.index) - 1).stack()
-    big = rel[rel.abs() > threshold]
-    return pd.DataFrame({"ours": ours.stack()[big.index], "paper": paper.stack()[big.index],
-                         "relative": big}).rename_axis(["attack", "metric"])
 
 # %% ../../nbs/sections/08_fidelity.ipynb #0c8745f1
 def report_records(rep:dict, # a `find_report` result of a runner section
