@@ -14,7 +14,7 @@ from .store import RecordStore, read_json, write_atomic, to_json
 # %% auto #0
 __all__ = ['CASES', 'case_summary', 'case_table', 'image_cases', 'weighted_case_table', 'robust_accuracy', 'paper_csv',
            'paper_caption', 'paper_rows', 'paper_table', 'paper_by', 'beta_series', 'compare_table',
-           'within_ten_percent', 'save_tables', 'load_tables']
+           'within_ten_percent', 'large_gaps', 'save_tables', 'load_tables']
 
 # %% ../nbs/05_evaluate.ipynb #2833c059
 CASES = {"best": "Best case", "average": "Average case", "worst": "Worst case"}
@@ -234,6 +234,19 @@ def within_ten_percent(ours, # our table in the paper's layout
     a, b = ours.reindex_like(paper).to_numpy(float), paper.to_numpy(float)
     both = ~(np.isnan(a) | np.isnan(b)) & (b != 0)
     return int((abs(a[both] / b[both] - 1) <= 0.1).sum()), int(both.sum())
+
+# %% ../nbs/05_evaluate.ipynb #1a9e5a02
+def large_gaps(ours:pd.DataFrame, # our table in the paper's layout
+               paper:pd.DataFrame, # the paper's, same layout
+               threshold:float=.1, # the relative difference that counts as large
+               case:str="Average case", # the case compared
+              ) -> pd.DataFrame:
+    "Entries of `case` where ours differs from the paper's by more than `threshold` (relative)."
+    ours, paper = ours[case], paper[case]
+    rel = (ours / paper.reindex(ours.index) - 1).stack()
+    big = rel[rel.abs() > threshold]
+    return pd.DataFrame({"ours": ours.stack()[big.index], "paper": paper.stack()[big.index],
+                         "relative": big}).rename_axis(["attack", "metric"])
 
 # %% ../nbs/05_evaluate.ipynb #51de7ee6
 def _encode(t:pd.DataFrame) -> dict:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""The reproduction's long runs as one campaign: the steps of `CAMPAIGN` (the fidelity page,
-`ead_repro.sections.fidelity`) in order of value, each an `ead_repro run` that resumes from the
+"""The reproduction's long runs as one campaign: the steps of `CAMPAIGN` (the status page,
+`ead_repro.status`) in order of value, each an `ead_repro run` that resumes from the
 committed records (nothing finished is computed again).
 
     .venv/bin/python tools/campaign.py --list          # the plan: each step's estimate and progress
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main():
-    from ead_repro.sections.fidelity import CAMPAIGN, step_progress
+    from ead_repro.status import CAMPAIGN, step_progress
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--list", action="store_true", help="show the plan and its progress")
     p.add_argument("--from", dest="start", type=int, default=1, help="first step to run (1-based)")

@@ -18,7 +18,7 @@ from ..figures import plot_bars_beside_paper, save_figure
 from ..store import RecordStore
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, Scale, SCALES,
                               job_folder, job_complete, mask_unmeasured, models_dir, per_process,
-                              report_figures)
+                              report_figures, table_value)
 
 # %% auto #0
 __all__ = ['JOINT_RAISES', 'ADV_TRAINING_SCALES', 'GENERATORS', 'MIXES', 'PAIRS', 'SECTION', 'long_table', 'paper_beside',
@@ -57,11 +57,6 @@ def paper_beside(ours:pd.DataFrame, # rows (attack, adv_training) × columns (ca
 # %% ../../nbs/sections/06_adversarial_training.ipynb #629832f1
 _SINGLE = ("EAD (L1 rule)", "C&W (L2)", "EAD (EN rule)")  # one method's examples
 
-def _cell(t:pd.DataFrame, attack:str, training:str, case:str, metric:str) -> float:
-    "One number of `t`; NaN when the row is absent."
-    row = (attack, training)
-    return float(t.loc[row, (case, metric)]) if row in t.index else float("nan")
-
 def claim_training_raises(t:pd.DataFrame, # rows (attack, adv_training) × (case, metric)
                           case:str="Average case", # the case checked
                          ) -> Claim:
@@ -71,12 +66,13 @@ def claim_training_raises(t:pd.DataFrame, # rows (attack, adv_training) × (case
     n, worse = {}, []
     for a, tr in pairs:
         for m in NORMS.values():
-            base, now = _cell(t, a, "None", case, m), _cell(t, a, tr, case, m)
+            base, now = (table_value(t, (a, x), case, m) for x in ("None", tr))
             n[f"{a} | {tr} | {m}"] = (base, now)
             if not now > base: worse.append(f"{a} trained on {tr}: {m} {now:.3g} vs {base:.3g}")
     if not pairs or any(b != b or x != x for b, x in n.values()):
         return Claim(txt, None, n, "rows missing")
-    asr = ", ".join(f"{a} | {tr} {_cell(t, a, tr, case, 'ASR'):.0f}%" for a, tr in pairs)
+    asr = ", ".join(f"{a} | {tr} {table_value(t, (a, tr), case, 'ASR'):.0f}%"
+                    for a, tr in pairs)
     words = "; ".join(worse) if worse else f"all {len(n)} rise"
     return Claim(txt, not worse, n, f"{case}: {words} (ASR: {asr})")
 
@@ -95,9 +91,9 @@ def claim_joint_complements(t:pd.DataFrame, # rows (attack, adv_training) × (ca
         singles = [tr for x, tr in t.index if x == a and tr in _SINGLE]
         if (a, "EAD + C&W") not in t.index and not singles: continue  # attack not in the table
         for m in metrics:
-            joint = _cell(t, a, "EAD + C&W", case, m)
+            joint = table_value(t, (a, "EAD + C&W"), case, m)
             for tr in singles or ["(none)"]:
-                one = _cell(t, a, tr, case, m)
+                one = table_value(t, (a, tr), case, m)
                 n[f"{a} | {tr} | {m}"] = (one, joint)
                 if not joint > one: worse.append(f"{a} {m}: joint {joint:.3g} vs {tr} {one:.3g}")
     if not n or any(b != b or x != x for b, x in n.values()):

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/sections/08_fidelity.ipynb #5592fc33
 from __future__ import annotations
-import dataclasses, importlib, json, tempfile, time, warnings
+import dataclasses, json, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,26 +14,25 @@ from ..baselines import IFGM
 from ..formulation import NORMS
 from ..data import predict
 from ..models import retrain, load_model, model_card
-from ..evaluate import (case_table, paper_table, CASES, within_ten_percent, image_cases,
+from ..evaluate import (case_table, paper_table, within_ten_percent, image_cases,
                                 weighted_case_table, compare_table, case_summary)
 from ..figures import figure_theme, save_figure
 from ..store import write_atomic, to_json, provenance, RecordStore
 from ..runner import (get_scale, setup_run, attack_spec, attack_slug, records_dir,
-                              results_root, run_provenance, SCALE_ORDER, SETTINGS, find_report,
-                              draw_images, section_run, section_jobs, AttackJob, FileJob,
-                              job_folder, job_scale, job_images, Section, SectionRun,
+                              results_root, run_provenance, SETTINGS, find_report,
+                              draw_images, section_run, AttackJob, FileJob,
+                              job_folder, Section, SectionRun,
                               mask_unmeasured, figure_path)
 from .rule import claim_l1_rule
 
 # %% auto #0
-__all__ = ['VARIANTS', 'RULES', 'SEED_RUNS', 'IFGM_GAPS', 'NET2', 'NET_ROWS', 'FIDELITY_SCALES', 'SECTION', 'CAUSES', 'CAMPAIGN',
-           'paper_rule_gap', 'fidelity_attack', 'audit_job', 'fidelity_records', 'fidelity_table', 'rule_gap',
-           'gap_closed', 'ratio_shift', 'shift_words', 'verdict', 'store_seconds', 'seed_file', 'seed_job',
-           'seed_spread', 'seed_verdict', 'large_gaps', 'report_records', 'table_intervals', 'interval_check',
-           'ifgm_gap_attack', 'ifgm_gaps_file', 'ifgm_ball_dir', 'committed_ifgm', 'ifgm_gaps_job', 'ifgm_gap_records',
-           'ifgm_gap_table', 'network_folder', 'network_jobs', 'network_stores', 'network_records', 'network_shift',
-           'network_verdict', 'network_report', 'plot_networks', 'fidelity_jobs', 'fidelity_report', 'largest_reports',
-           'gap_summary', 'gap_cause', 'gap_table', 'step_progress', 'campaign_table']
+__all__ = ['VARIANTS', 'RULES', 'SEED_RUNS', 'IFGM_GAPS', 'NET2', 'NET_ROWS', 'FIDELITY_SCALES', 'SECTION', 'paper_rule_gap',
+           'fidelity_attack', 'audit_job', 'fidelity_records', 'fidelity_table', 'rule_gap', 'gap_closed',
+           'ratio_shift', 'shift_words', 'verdict', 'store_seconds', 'seed_file', 'seed_job', 'seed_spread',
+           'seed_verdict', 'report_records', 'table_intervals', 'interval_check', 'ifgm_gap_attack', 'ifgm_gaps_file',
+           'ifgm_ball_dir', 'committed_ifgm', 'ifgm_gaps_job', 'ifgm_gap_records', 'ifgm_gap_table', 'network_folder',
+           'network_jobs', 'network_stores', 'network_records', 'network_shift', 'network_verdict', 'network_report',
+           'plot_networks', 'fidelity_jobs', 'fidelity_report']
 
 # %% ../../nbs/sections/08_fidelity.ipynb #51ecd6bb
 def paper_rule_gap(table:str="table8", # the paper's table with both rules at β = 1e-3
@@ -269,18 +268,6 @@ def seed_verdict(spread:pd.DataFrame, # a `seed_spread`
     if len(spread) < 2: return "not measured"
     half = (ours + paper_rule_gap()) / 2
     return "held" if (spread["L1 rule / EN rule"] <= half).any() else "not held"
-
-# %% ../../nbs/sections/08_fidelity.ipynb #556c7d75
-def large_gaps(report:dict, # a `find_report` result (the comparison section)
-               threshold:float=.1, # the relative difference that counts as large
-               case:str="Average case", # the case compared
-              ) -> pd.DataFrame:
-    "Entries where ours differs from the paper's by more than `threshold` (relative)."
-    ours, paper = report["tables"]["ours"][case], report["tables"]["paper"][case]
-    rel = (ours / paper.reindex(ours.index) - 1).stack()
-    big = rel[rel.abs() > threshold]
-    return pd.DataFrame({"ours": ours.stack()[big.index], "paper": paper.stack()[big.index],
-                         "relative": big}).rename_axis(["attack", "metric"])
 
 # %% ../../nbs/sections/08_fidelity.ipynb #0c8745f1
 def report_records(rep:dict, # a `find_report` result of a runner section
@@ -671,183 +658,3 @@ SECTION = Section("fidelity", "Table 8 on a second training run of the MNIST rec
                   tables={"mnist": "table8"}, figures={"mnist": "Table 8's worst case"},
                   claims=(claim_l1_rule,), plan_figures=_plan, draw_figure=_draw,
                   scales=FIDELITY_SCALES, jobs=fidelity_jobs, table=fidelity_report)
-
-# %% ../../nbs/sections/08_fidelity.ipynb #15b199d1
-def largest_reports(root=None, # results root (default: `results_root()`)
-                   ) -> dict:
-    "{(section, data set): `find_report` result}, each at its largest committed scale."
-    root = Path(root) if root is not None else results_root()
-    found = {}
-    for f in sorted(root.glob("*/*/*/tables.json")):
-        if f.parts[-3] == "fidelity": continue  # a diagnostic (another net), not the reproduction
-        found.setdefault((f.parts[-3], f.parts[-2]), set()).add(f.parts[-4])
-    order = lambda s: SCALE_ORDER.index(s) if s in SCALE_ORDER else len(SCALE_ORDER)
-    reports = {k: find_report(*k, root, sorted(v, key=order)) for k, v in found.items()}
-    beside = lambda r: all(r["tables"].get(k) is not None for k in ("ours", "paper"))
-    return {k: r for k, r in sorted(reports.items()) if beside(r)}  # (peers: no paper table)
-
-# %% ../../nbs/sections/08_fidelity.ipynb #6f02e0c4
-def _setting(rep:dict) -> str:
-    "The setting a report's attacks ran in (reports from before settings: the library's)."
-    return rep["meta"]["provenance"].get("scale_settings", {}).get("setting", "library")
-
-def gap_summary(reports:dict, # `largest_reports`
-               ) -> pd.DataFrame:
-    "Per report: scale, setting, status, numbers within 10% of the paper's, median L1 ratio."
-    rows = []
-    for (section, dataset), rep in reports.items():
-        ours, paper = rep["tables"]["ours"], rep["tables"]["paper"]
-        ratio = (ours / paper.reindex_like(ours)).xs("L1", axis=1, level=1).stack()
-        n, of = within_ten_percent(ours, paper)
-        rows.append(dict(section=section, dataset=dataset, scale=rep["scale"],
-                         setting=_setting(rep), status=rep["meta"]["status"], numbers=of,
-                         within_10pct=n, median_l1_ratio=float(ratio.median())))
-    return pd.DataFrame(rows).set_index(["section", "dataset"])
-
-# %% ../../nbs/sections/08_fidelity.ipynb #d3e4fbe1
-CAUSES = [  # (test on a gap row, cause, "measured", "suspected" or "unexplained": ruled out)
-    (lambda g: g["setting"] == "library" and g["attack"].startswith("EAD (L1 rule)")
-     and g["metric"] in ("L1", "L∞"),
-     "early abort on (the library's setting): with it off the L1 rule's L1 falls to the paper's "
-     "(hypothesis 1, this page)", "measured"),
-    (lambda g: g["setting"] == "authors" and g.get("case") == "Worst case"
-     and g["attack"].startswith(("C&W", "EAD")),
-     "the network: the worst case (a maximum over 9 targets) of C&W and both EAD rules sits "
-     "above the paper's while their best and average cases agree (the Table 8 section); the "
-     "second network measures it (its section, campaign step 5)", "suspected"),
-    (lambda g: g["setting"] == "authors" and g["attack"] == "I-FGM-L2"
-     and g.get("case") == "Worst case" and g["metric"] == "ASR",
-     "the ε-ball: the authors' I-FGM rescales η onto the ε-sphere at every step (ifgm.py), ours "
-     "clips into the ball; with their sphere nearly all our failed rows succeed, Table 4's finer "
-     "grid rescues few (the I-FGM gaps of Table 8, this page)", "measured"),
-    (lambda g: g["setting"] == "authors" and g["attack"] in ("I-FGM-L1", "I-FGM-L2")
-     and g.get("case") == "Worst case" and g["metric"] != "ASR",
-     "the ε-sphere: on it (the authors' ifgm.py) the hardest targets' distortions rise above the "
-     "paper's, while the kept ε-ball run of the same rows sits near them (Table 8's I-FGM rows "
-     "and the I-FGM gaps, this page): the paper's I-FGM numbers may come from a ball", "suspected"),
-    (lambda g: g["setting"] == "authors" and g["attack"] == "I-FGM-L∞"
-     and g.get("case") == "Worst case" and g["metric"] != "ASR",
-     "ruled out: the ε grid (Table 4's 1000 values close a fifth of it or less), the label mix, "
-     "any other difference from the authors' code; suspected, as for C&W and EAD: the network, "
-     "whose hardest targets (mostly 6) need ε near 1 (the I-FGM gaps of Table 8, this page)",
-     "unexplained"),
-    (lambda g: g["section"] == "transferability" and g["scale"] == "cpu100"
-     and g["metric"] == "ASR" and abs(g["ours"] - g["paper"]) <= 2.0,
-     "at most one image apart: one of the 50 images attacked moves an ASR by 2 points", "measured"),
-    (lambda g: g["section"] == "transferability",
-     "another target network: the distilled student (10 Adam epochs per net at cpu100, one at "
-     "quick) is not the paper's; ours transfers at smaller κ and C&W's transfer falls beyond κ = "
-     "30 (Figure 4, the transferability page)", "suspected"),
-    (lambda g: g["attack"].startswith("FGM-"),
-     "FGM's distortions average over different successful subsets (ASR below 50%)", "suspected"),
-    (lambda g: g["section"] == "imagenet",
-     "another network (EfficientNet-Lite0; no Inception-v3 weights here) on 20 photos",
-     "suspected"),
-    (lambda g: g["scale"] in ("quick", "grid", "smoke"),
-     "10 images or fewer: a mean L1 over 10 images has a standard error of 15-25%", "suspected"),
-]
-
-# %% ../../nbs/sections/08_fidelity.ipynb #d3e4fbe2
-def gap_cause(g:dict, # a gap: section, dataset, scale, setting, attack, case, metric, ...
-             ) -> tuple:
-    "(cause, how it is known) of gap `g`: the first of `CAUSES` that matches, or unexplained."
-    return next(((c, how) for test, c, how in CAUSES if test(g)), ("", "unexplained"))
-
-# %% ../../nbs/sections/08_fidelity.ipynb #d9b1399f
-def _split_row(row) -> tuple:
-    "(attack, the rest in words) of a table's row: 'EAD (L1 rule)' or ('C&W (L2)', κ), (T, ...)."
-    parts = row if isinstance(row, tuple) else (row,)
-    words = [f"{p:g}" if isinstance(p, float) else str(p) for p in parts]
-    i = next(i for i, p in enumerate(parts) if isinstance(p, str) and p != "None")
-    return words[i], " / ".join(w for j, w in enumerate(words) if j != i)
-
-def _one_level(rep:dict) -> dict:
-    "`rep` with its tables' rows as one level (the attack, then the rest of the row in words)."
-    t = {k: v.set_axis([" | ".join(filter(None, _split_row(r))) for r in v.index])
-         for k, v in rep["tables"].items()}
-    return {**rep, "tables": t}
-
-def gap_table(reports:dict, # `largest_reports`
-              threshold:float=.1, # the relative difference that counts as large
-             ) -> pd.DataFrame:
-    "Every entry of every report more than `threshold` from the paper's, with its known cause."
-    rows = []
-    for (section, dataset), rep in reports.items():
-        base = dict(section=section, dataset=dataset, scale=rep["scale"], setting=_setting(rep))
-        for case in CASES.values():
-            if case not in rep["tables"]["ours"].columns.get_level_values(0): continue
-            for (row, metric), r in large_gaps(_one_level(rep), threshold, case).iterrows():
-                attack, variant = row.split(" | ", 1) if " | " in row else (row, "")
-                g = dict(base, attack=attack, variant=variant, case=case, metric=metric, **r)
-                g["cause"], g["known"] = gap_cause(g)
-                rows.append(g)
-    return pd.DataFrame(rows)
-
-# %% ../../nbs/sections/08_fidelity.ipynb #a2831364
-_EAD = ["EAD (EN rule)", "EAD (L1 rule)"]
-_FGM = [f"{i}FGM-{n}" for i in ("I-", "") for n in ("L1", "L2", "L∞")]
-CAMPAIGN = [  # in order of value: (section, scale, data set, rows, CPU hours (idle core), basis)
-    ("comparison", "cpu100", "mnist", _EAD, 2.9, "Table 8: 900 rows x 9 x 1000 iterations, one "
-     "optimisation for both rules; measured: 17.5 CPU min per 90 rows, 1 thread (2026-12-07)"),
-    ("comparison", "cpu100", "mnist", ["C&W (L2)"], 1.6, "C&W, early abort off: ~10 min per "
-     "100 rows on 1 thread"),
-    ("comparison", "cpu100", "mnist", _FGM, 1.2, "I-FGM, 3 norms: ~140 s per 100 rows each "
-     "(results/cpu records); FGM: seconds"),
-    ("transferability", "cpu100", "mnist", None, 4.2, "13 kappas x 50 rows: EAD (both rules in "
-     "one optimisation; step 1's 17.5 CPU min per 90 rows) 2.1 h, C&W (step 2: 2.66 CPU h per "
-     "900 rows, under load) 1.9 h, I-FGM minutes; its target (2 nets x 10 epochs) 0.14 h"),
-    ("fidelity", "cpu100", "mnist", None, 6.2, "Table 8's worst case on a second net: 50 epochs "
-     "x 25 s (0.35 h); 900 rows of EAD (both rules), C&W and I-FGM-L∞ at steps 1-3's rates "
-     "(2.9 + 2.7 + 0.3 h); its first 20 images ran (0.7 h recorded), the other 80 grow them"),
-    ("distillation", "cpu100", "mnist", None, 4.9, "11 temperatures: 22 nets x 10 epochs x 25 s "
-     "(1.5 h); per T 50 rows of EAD (0.16 h) and of C&W (0.15 h)"),
-    ("imagenet", "cpu100", "imagenet", None, 8.5, "the cpu scale's EAD: 446 passes of 18 "
-     "photos in 680 s (85 ms a photo-pass); 9 x 1000 passes for both rules in one optimisation "
-     "(3.8 h; apart, 7.6 h), C&W (3.8 h), the I-FGM grids as at cpu (0.9 h)"),
-    ("comparison", "cpu100", "cifar", _EAD, 3.6, "Table 9: a CIFAR-10 pass of 10 rows costs 2.4x "
-     "an MNIST one (results/quick/comparison costs)"),
-    ("comparison", "cpu100", "cifar", ["C&W (L2)", *_FGM], 6.7, "C&W and I-FGM on CIFAR-10 at "
-     "the same ratio"),
-    ("adversarial_training", "cpu100", "mnist", None, 7.5, "examples: 1000 training images, 3 "
-     "methods, authors' setting, 5 x 1000 from c = 0.1: 9.9 CPU s an image (its page's pilot; "
-     "2.75 h); 5 nets x 5 warm-started epochs x 25-33 s (0.2 h); 200 test images x (5 EAD, 4 "
-     "C&W runs) at the cpu100 budget: 74.5 CPU s an image (pilot), 84 (steps 1-2) (4.1-4.7 h)"),
-    ("rule", "cpu100", "mnist", None, 20.3, "Table 6: 7 β beyond step 1's 1e-3, each 900 rows "
-     "of both rules in one optimisation at step 1's 2.9 h"),
-    ("cov", "cpu100", "mnist", None, 9.2, "Table 1: COV at 4 β, 900 rows each at C&W's 1.6 h "
-     "(step 2; the same loop; β = 0 is C&W itself); EAD's EN rule at β = 0 alone (2.8 h: step "
-     "1's joint run is 0.515x two single runs); its other EN rows are steps 1 and 11's"),
-]
-
-# %% ../../nbs/sections/08_fidelity.ipynb #690b4b82
-def step_progress(step:tuple, # a `CAMPAIGN` step
-                  root=None, # results root (default: `results_root()`)
-                  seen:set=None, # stores whose hours an earlier step counted (updated)
-                 ) -> dict:
-    "Rows recorded and in all, and the attack hours its stores recorded (wall, under load)."
-    section, scale, dataset, rows, hours, basis = step
-    root = Path(root) if root is not None else results_root()
-    run = section_run(importlib.import_module(f"ead_repro.sections.{section}").SECTION, scale,
-                      dataset, root)
-    jobs = {job_folder(j, run.scale, dataset, root): j for j in section_jobs(run)
-            if isinstance(j, AttackJob) and (not rows or j.row in rows)}  # the stores it fills
-    done, secs, seen = 0, 0.0, set() if seen is None else seen
-    for f in (f for f in jobs if (f / "meta.json").exists()):
-        st = RecordStore(f)
-        done += sum(i < job_images(jobs[f], run.scale) for i, _ in st.done())
-        if f in seen: continue  # its hours are an earlier step's (a store steps share)
-        seen.add(f)
-        secs += sum(p["time_s"] / (1 + len(p.get("shared_with", []))) for p, _ in st.parts())
-    total = sum(job_images(j, run.scale) * (9 if job_scale(j, run.scale).all_targets else 1)
-                for j in jobs.values())  # each at its scale (adversarial examples: their own)
-    return dict(rows_done=done, rows=total, hours_recorded=secs / 3600, estimate=hours)
-
-# %% ../../nbs/sections/08_fidelity.ipynb #bdffe953
-def campaign_table(root=None, # results root (default: `results_root()`)
-                  ) -> pd.DataFrame:
-    "`CAMPAIGN` with each step's progress (`step_progress`; a shared store's hours counted once)."
-    out, seen = [], set()
-    for n, step in enumerate(CAMPAIGN, 1):
-        what = f"{step[0]} {step[1]} {step[2]}: {', '.join(step[3]) if step[3] else 'every row'}"
-        out.append(dict(step=n, what=what, **step_progress(step, root, seen), basis=step[5]))
-    return pd.DataFrame(out).set_index("step")

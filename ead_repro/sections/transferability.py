@@ -17,7 +17,8 @@ from ..evaluate import case_table, paper_by, compare_table
 from ..figures import figure_theme, plot_ours_and_paper, save_figure
 from ..store import RecordStore, write_atomic
 from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, any_missing,
-                              get_scale, report_dir, setup_run, mask_unmeasured, report_figures)
+                              get_scale, report_dir, setup_run, mask_unmeasured, report_figures,
+                              table_value)
 from .distillation import DISTILLATION_SCALES, train_distilled, trained
 
 # %% auto #0
@@ -111,10 +112,6 @@ def transfer_table(examples:dict, # {(row, κ label): `transfer_records`}, at le
     return case_table(as_transferred(examples)).rename_axis(["attack", "kappa"])
 
 # %% ../../nbs/sections/05_transferability.ipynb #620e2589
-def _asr(t, row, kappa, case) -> float:
-    k = (row, _kappa_label(kappa))
-    return float(t.loc[k, (case, "ASR")]) if k in t.index else float("nan")
-
 def _best_over_kappa(t, row, case) -> tuple:
     "(best ASR, its κ label) of `row` over the κ values in `t`."
     s = t.xs(row, level="attack")[(case, "ASR")].dropna() if row in t.index.get_level_values(0) \
@@ -150,8 +147,8 @@ def claim_little_transfers(t:pd.DataFrame, # (attack, κ) rows in case layout
                           ) -> Claim:
     "I-FGM (every norm) and, at κ = 0, C&W and EAD transfer at most `at_most` %."
     txt = f"I-FGM, and C&W and EAD at κ = 0, transfer at most {at_most:g}%"
-    n = {**{r: _asr(t, r, None, case) for r in REFERENCE_ROWS},
-         **{f"{r} κ=0": _asr(t, r, 0, case) for r in KAPPA_ROWS}}
+    n = {**{r: table_value(t, (r, "None"), case, "ASR") for r in REFERENCE_ROWS},
+         **{f"{r} κ=0": table_value(t, (r, "0"), case, "ASR") for r in KAPPA_ROWS}}
     if any_missing(*n.values()): return Claim(txt, None, n, "rows missing")
     words = ", ".join(f"{k} {v:.1f}%" for k, v in n.items())
     return Claim(txt, all(v <= at_most for v in n.values()), n, f"{case}: {words}")
