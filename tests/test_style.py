@@ -43,3 +43,23 @@ def test_small_cells_and_functions():
                 if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.end_lineno - node.lineno >= MAX_FUNCTION:
                     big.append(f"{nb.relative_to(ROOT)} cell {i}: {node.name} {node.end_lineno - node.lineno + 1} lines")
     assert not big, "export cells or functions over a screen:\n" + "\n".join(big)
+
+
+def test_imports_in_setup_cells():
+    """nbdev's docs processing runs every cell holding an import, without the cells before it
+    that it skips: a page's imports live in its setup cells (before any other non-export code cell),
+    so no cell the docs build runs needs names from cells it does not run, nor runs an experiment.
+    The index page is exempt: its visible examples read committed files and show their imports."""
+    bad = []
+    for nb in NBS:
+        if nb.name == "index.ipynb": continue
+        setup = True
+        for i, src in _code_cells(nb):
+            if src.startswith(("#| export", "#| exporti", "#| default_exp")) or "nbdev_export()" in src:
+                continue
+            tree = ast.parse(_python(src))
+            imports = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
+            only = all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body)
+            if imports and not only and not setup: bad.append(f"{nb.relative_to(ROOT)} cell {i}")
+            if tree.body: setup = setup and imports
+    assert not bad, "cells that import and run other code after the setup cells:\n" + "\n".join(bad)
