@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_runner.ipynb #b63c1dd7
 from __future__ import annotations
-import dataclasses, json, os, re, shutil, time
+import dataclasses, json, os, re, shutil, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -30,8 +30,8 @@ __all__ = ['SETTINGS', 'SETTING_WORDS', 'SCALES', 'SCALE_ORDER', 'FIGURE_ATTACKS
            'job_blocks', 'models_dir', 'FileJob', 'make_files', 'mask_unmeasured', 'section_table', 'job_stores',
            'rows_table', 'Claim', 'table_value', 'any_missing', 'check_claims', 'claim_verdict', 'claims_frame',
            'draw_images', 'claim_support', 'write_report', 'figure_path', 'beta_figures', 'report_figures',
-           'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table', 'describe_report',
-           'figure_links', 'show_figures']
+           'draw_figures', 'run_section', 'results_root', 'find_report', 'report_table', 'report_records',
+           'table_intervals', 'interval_check', 'describe_report', 'figure_links', 'show_figures']
 
 # %% ../nbs/06_runner.ipynb #cb4cf840
 from .data import InputError
@@ -1081,6 +1081,59 @@ def report_table(rep:dict, # a `find_report` result
     t = compare_table(ours, paper)
     keep = [c for c in CASES.values() if not ours[c].isna().all().all()]
     return t[keep] if keep else t
+
+# %% ../nbs/06_runner.ipynb #0c8745f1
+def report_records(rep:dict, # a `find_report` result of a runner section
+                   root=None, # results root (default: `results_root()`)
+                  ) -> dict:
+    "{row: its records} of the stores a report was made from; rows without records left out."
+    root = Path(root) if root is not None else results_root()
+    stores = {row: root / p for row, p in rep["meta"]["records"].items()}
+    recs = {row: RecordStore(f).records() for row, f in stores.items()
+            if (f / "meta.json").exists()}
+    return {row: r for row, r in recs.items() if len(r)}
+
+# %% ../nbs/06_runner.ipynb #342d36b4
+def _intervals(stat, images:list, n_boot:int, seed:int, qs:tuple) -> list:
+    "Entry by entry, the quantiles `qs` of `stat(image weights)` over `n_boot` image draws."
+    rng = np.random.default_rng(seed)
+    draws = np.stack([np.asarray(stat(draw_images(images, rng)), float) for _ in range(n_boot)])
+    with warnings.catch_warnings():  # an entry no resample measured (no success) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return [np.nanquantile(draws, q, axis=0) for q in qs]
+
+def table_intervals(records:dict, # {row: its records (`RecordStore.records`)}
+                    n_boot:int=200, # resamples of the images
+                    seed:int=0, # seeds the draws
+                    level:float=.9, # the intervals' coverage
+                   ) -> tuple:
+    "(lo, hi): two tables in the paper's layout, each cell's bootstrap interval over images."
+    per = {row: image_cases(r) for row, r in records.items()}
+    images = sorted(set().union(*(r["image"] for r in records.values())))
+    like = weighted_case_table(per, pd.Series(1, index=images))
+    qs = _intervals(lambda w: weighted_case_table(per, w), images, n_boot, seed,
+                    ((1 - level) / 2, (1 + level) / 2))
+    return tuple(pd.DataFrame(q, like.index, like.columns) for q in qs)
+
+# %% ../nbs/06_runner.ipynb #dbd3b0ba
+def interval_check(rep:dict, # a `find_report` result of a runner section
+                   root=None, # results root (default: `results_root()`)
+                   rows:list=None, # the rows checked (default: every row with records)
+                   n_boot:int=200, # resamples of the images
+                  ) -> pd.DataFrame:
+    "Each number beside the paper's: relative gap, within 10%, our 90% interval, the paper's in it."
+    recs = report_records(rep, root)
+    recs = {r: recs[r] for r in (rows or list(recs)) if r in recs}
+    flat = lambda t: t.reindex(list(recs)).stack([0, 1])
+    lo, hi = table_intervals(recs, n_boot)
+    out = pd.DataFrame({"ours": flat(rep["tables"]["ours"]),
+                        "paper": flat(rep["tables"]["paper"]), "lo": flat(lo), "hi": flat(hi)})
+    out = out.dropna(subset=["ours", "paper"]).rename_axis(["attack", "case", "metric"])
+    out = out[out["paper"] != 0]  # no relative gap to a zero (as `within_ten_percent` counts)
+    out["relative"] = out["ours"] / out["paper"] - 1
+    out["within 10%"] = out["relative"].abs() <= .1
+    out["paper in interval"] = (out["lo"] <= out["paper"]) & (out["paper"] <= out["hi"])
+    return out
 
 # %% ../nbs/06_runner.ipynb #74e0fe35
 def _model_words(p:dict) -> str:

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/sections/08_fidelity.ipynb #5592fc33
 from __future__ import annotations
-import dataclasses, json, tempfile, time, warnings
+import dataclasses, json, tempfile, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -19,20 +19,19 @@ from ..evaluate import (case_table, paper_table, within_ten_percent, image_cases
 from ..figures import figure_theme, save_figure
 from ..store import write_atomic, to_json, provenance, RecordStore
 from ..runner import (get_scale, setup_run, attack_spec, attack_slug, records_dir,
-                              results_root, run_provenance, SETTINGS, find_report,
-                              draw_images, section_run, AttackJob, FileJob,
+                              run_provenance, SETTINGS, find_report,
+                              section_run, AttackJob, FileJob,
                               job_folder, Section, SectionRun,
-                              mask_unmeasured, figure_path)
+                              mask_unmeasured, figure_path, _intervals)
 from .rule import claim_l1_rule
 
 # %% auto #0
 __all__ = ['VARIANTS', 'RULES', 'SEED_RUNS', 'IFGM_GAPS', 'NET2', 'NET_ROWS', 'FIDELITY_SCALES', 'SECTION', 'paper_rule_gap',
            'fidelity_attack', 'audit_job', 'fidelity_records', 'fidelity_table', 'rule_gap', 'gap_closed',
            'ratio_shift', 'shift_words', 'verdict', 'store_seconds', 'seed_file', 'seed_job', 'seed_spread',
-           'seed_verdict', 'report_records', 'table_intervals', 'interval_check', 'ifgm_gap_attack', 'ifgm_gaps_file',
-           'ifgm_ball_dir', 'committed_ifgm', 'ifgm_gaps_job', 'ifgm_gap_records', 'ifgm_gap_table', 'network_folder',
-           'network_jobs', 'network_stores', 'network_records', 'network_shift', 'network_verdict', 'network_report',
-           'plot_networks', 'fidelity_jobs', 'fidelity_report']
+           'seed_verdict', 'ifgm_gap_attack', 'ifgm_gaps_file', 'ifgm_ball_dir', 'committed_ifgm', 'ifgm_gaps_job',
+           'ifgm_gap_records', 'ifgm_gap_table', 'network_folder', 'network_jobs', 'network_stores', 'network_records',
+           'network_shift', 'network_verdict', 'network_report', 'plot_networks', 'fidelity_jobs', 'fidelity_report']
 
 # %% ../../nbs/sections/08_fidelity.ipynb #51ecd6bb
 def paper_rule_gap(table:str="table8", # the paper's table with both rules at β = 1e-3
@@ -268,59 +267,6 @@ def seed_verdict(spread:pd.DataFrame, # a `seed_spread`
     if len(spread) < 2: return "not measured"
     half = (ours + paper_rule_gap()) / 2
     return "held" if (spread["L1 rule / EN rule"] <= half).any() else "not held"
-
-# %% ../../nbs/sections/08_fidelity.ipynb #0c8745f1
-def report_records(rep:dict, # a `find_report` result of a runner section
-                   root=None, # results root (default: `results_root()`)
-                  ) -> dict:
-    "{row: its records} of the stores a report was made from; rows without records left out."
-    root = Path(root) if root is not None else results_root()
-    stores = {row: root / p for row, p in rep["meta"]["records"].items()}
-    recs = {row: RecordStore(f).records() for row, f in stores.items()
-            if (f / "meta.json").exists()}
-    return {row: r for row, r in recs.items() if len(r)}
-
-# %% ../../nbs/sections/08_fidelity.ipynb #342d36b4
-def _intervals(stat, images:list, n_boot:int, seed:int, qs:tuple) -> list:
-    "Entry by entry, the quantiles `qs` of `stat(image weights)` over `n_boot` image draws."
-    rng = np.random.default_rng(seed)
-    draws = np.stack([np.asarray(stat(draw_images(images, rng)), float) for _ in range(n_boot)])
-    with warnings.catch_warnings():  # an entry no resample measured (no success) stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return [np.nanquantile(draws, q, axis=0) for q in qs]
-
-def table_intervals(records:dict, # {row: its records (`RecordStore.records`)}
-                    n_boot:int=200, # resamples of the images
-                    seed:int=0, # seeds the draws
-                    level:float=.9, # the intervals' coverage
-                   ) -> tuple:
-    "(lo, hi): two tables in the paper's layout, each cell's bootstrap interval over images."
-    per = {row: image_cases(r) for row, r in records.items()}
-    images = sorted(set().union(*(r["image"] for r in records.values())))
-    like = weighted_case_table(per, pd.Series(1, index=images))
-    qs = _intervals(lambda w: weighted_case_table(per, w), images, n_boot, seed,
-                    ((1 - level) / 2, (1 + level) / 2))
-    return tuple(pd.DataFrame(q, like.index, like.columns) for q in qs)
-
-# %% ../../nbs/sections/08_fidelity.ipynb #dbd3b0ba
-def interval_check(rep:dict, # a `find_report` result of a runner section
-                   root=None, # results root (default: `results_root()`)
-                   rows:list=None, # the rows checked (default: every row with records)
-                   n_boot:int=200, # resamples of the images
-                  ) -> pd.DataFrame:
-    "Each number beside the paper's: relative gap, within 10%, our 90% interval, the paper's in it."
-    recs = report_records(rep, root)
-    recs = {r: recs[r] for r in (rows or list(recs)) if r in recs}
-    flat = lambda t: t.reindex(list(recs)).stack([0, 1])
-    lo, hi = table_intervals(recs, n_boot)
-    out = pd.DataFrame({"ours": flat(rep["tables"]["ours"]),
-                        "paper": flat(rep["tables"]["paper"]), "lo": flat(lo), "hi": flat(hi)})
-    out = out.dropna(subset=["ours", "paper"]).rename_axis(["attack", "case", "metric"])
-    out = out[out["paper"] != 0]  # no relative gap to a zero (as `within_ten_percent` counts)
-    out["relative"] = out["ours"] / out["paper"] - 1
-    out["within 10%"] = out["relative"].abs() <= .1
-    out["paper in interval"] = (out["lo"] <= out["paper"]) & (out["paper"] <= out["hi"])
-    return out
 
 # %% ../../nbs/sections/08_fidelity.ipynb #4186d59f
 IFGM_GAPS = {  # name -> (norm, I-FGM settings beyond the committed run's, rows re-run, images)
