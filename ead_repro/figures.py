@@ -13,7 +13,7 @@ from .evaluate import beta_series
 
 # %% auto #0
 __all__ = ['FIGURE_THEME', 'figure_theme', 'save_figure', 'plot_ours_and_paper', 'plot_bars_beside_paper', 'plot_beta',
-           'figure_rows', 'show_image', 'adversarial_grid']
+           'figure_rows', 'show_image', 'adversarial_grid', 'magnify', 'photo_row', 'perturbation_grid']
 
 # %% ../nbs/05b_figures.ipynb #776a657f
 FIGURE_THEME = dict(context="paper", style="whitegrid", palette="colorblind")  # seaborn's names
@@ -184,4 +184,57 @@ def adversarial_grid(aset, # the attack set
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100)
         write_atomic(path, buf.getvalue())
+    return fig
+
+# %% ../nbs/05b_figures.ipynb #58c1fc9e
+def _panel(ax, img:np.ndarray, text:str, color:str="black", size:int=7):
+    "Draw C×H×W `img` in [0, 1] without ticks, captioned `text` in `color`."
+    ax.imshow(np.clip(img.transpose(1, 2, 0), 0, 1))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(text, fontsize=size, color=color)
+
+# %% ../nbs/05b_figures.ipynb #4e15d076
+def magnify(delta:np.ndarray, # a perturbation x_adv − x0
+           ) -> tuple:
+    "(δ scaled so that its largest |value| maps to 0 or 1 around grey ½, the factor k)."
+    m = float(np.abs(delta).max())
+    k = 1. / m if m > 0 else 1.
+    return np.clip(.5 + delta * k / 2, 0, 1), k
+
+# %% ../nbs/05b_figures.ipynb #d832f3ff
+def photo_row(panels:list, # (C×H×W image in [0, 1], caption, caption colour) per photo
+              title:str, # the figure's title
+              path=None, # where the PNG goes; None: nowhere
+             ):
+    "Figure 1's layout: captioned photos side by side, 2 inches each."
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(panels), figsize=(2 * len(panels), 2.6))
+    for ax, (img, text, colour) in zip(axes, panels):
+        _panel(ax, img, text, colour)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+# %% ../nbs/05b_figures.ipynb #52557095
+def perturbation_grid(x0:np.ndarray, # the photo, C×H×W in [0, 1]
+                      caption:str, # the photo's caption
+                      columns:list, # (attack's image, its caption, caption colour) per attack
+                      title:str, # the figure's title
+                      path=None, # where the PNG goes; None: nowhere
+                     ):
+    "Figure 8's layout: the photo; per attack its image over its perturbation, magnified."
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(2, len(columns) + 1, figsize=(1.2 * (len(columns) + 1), 3.1))
+    _panel(axes[0, 0], x0, caption, size=6)
+    axes[1, 0].axis("off")
+    for j, (adv, text, colour) in enumerate(columns, 1):
+        delta, k = magnify(adv - x0)
+        _panel(axes[0, j], adv, text, colour, 6)
+        _panel(axes[1, j], delta, f"perturbation ×{k:.0f}" if k > 1 else "no perturbation",
+               size=6)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
     return fig

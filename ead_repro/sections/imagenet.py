@@ -22,14 +22,14 @@ from ..runner import (Section, SectionRun, AttackJob, FileJob, Claim, table_valu
                               any_missing, attack_spec, records_dir, job_attack, job_store,
                               open_store, run_provenance, rows_table, section_run, per_process,
                               report_figures, SETTING_WORDS)
-from ..figures import save_figure
+from ..figures import photo_row, perturbation_grid
 from .comparison import plot_comparison
 
 # %% auto #0
 __all__ = ['IMAGENET_SCALES', 'NOTE', 'DATASET', 'FIGURE_CLASS', 'RUN_ORDER', 'SECTION', 'l1_cut', 'claim_l1_cut',
            'claim_full_asr', 'claim_fgm_lower', 'halving_grid', 'describe_scale', 'imagenet_setup', 'figure_image',
            'class_names', 'figure1_set', 'figure1_todo', 'run_figure1', 'imagenet_jobs', 'imagenet_table', 'figure1',
-           'magnify', 'figure8', 'imagenet_run', 'run_budget_check', 'budget_table', 'budget_claim']
+           'figure8', 'imagenet_run', 'run_budget_check', 'budget_table', 'budget_claim']
 
 # %% ../../nbs/sections/07_imagenet.ipynb #a7ad6f9e
 def l1_cut(ead_l1:float, # EAD's mean L1
@@ -262,73 +262,47 @@ def _predicted(model, images:list, device="cpu") -> list:
     x = torch.from_numpy(np.stack(images)).float().to(device)
     return predict(model, x, 8).cpu().tolist()
 
-def _panel(ax, img:np.ndarray, text:str, color:str="black", size:int=7):
-    ax.imshow(np.clip(img.transpose(1, 2, 0), 0, 1))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(text, fontsize=size, color=color)
-
 # %% ../../nbs/sections/07_imagenet.ipynb #85147e16
 def figure1(run:SectionRun, # the section's run at a scale
             path=None, # where the PNG goes; None: nowhere
            ):
     "Figure 1: the photo and EAD's adversarial examples toward three targets, with predictions."
-    import matplotlib.pyplot as plt
     model, _, fset, _, (folder, _) = _figure1(run)
     st = RecordStore(folder)
     adv, rec = st.adversarial(), st.records().set_index("target")
     targets = fset.all_targets[0].tolist()
     x0 = fset.x[0].numpy()
     preds = _predicted(model, [x0] + [adv[(0, t)] for t in targets], run.device)
-    fig, axes = plt.subplots(1, 4, figsize=(8, 2.6))
-    _panel(axes[0], x0, f"(a) original: {_caption(fset.y[0])}\npredicted: {_caption(preds[0])}")
-    for ax, t, p in zip(axes[1:], targets, preds[1:]):
+    first = f"(a) original: {_caption(fset.y[0])}\npredicted: {_caption(preds[0])}"
+    panels = [(x0, first, "black")]
+    for t, p in zip(targets, preds[1:]):
         ok = bool(rec.loc[t, "success"])
-        _panel(ax, adv[(0, t)], f"target: {_caption(t)}\npredicted: {_caption(p)}",
-               "black" if ok else "red")
-    fig.suptitle(f"EAD (EN rule) on EfficientNet-Lite0, {run.scale.name} scale "
-                 f"(L1 of each: {', '.join(f'{v:.1f}' for v in rec.l1)})", fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
-
-# %% ../../nbs/sections/07_imagenet.ipynb #4e15d076
-def magnify(delta:np.ndarray, # a perturbation x_adv − x0
-           ) -> tuple:
-    "(δ scaled so that its largest |value| maps to 0 or 1 around grey ½, the factor k)."
-    m = float(np.abs(delta).max())
-    k = 1. / m if m > 0 else 1.
-    return np.clip(.5 + delta * k / 2, 0, 1), k
+        panels.append((adv[(0, t)], f"target: {_caption(t)}\npredicted: {_caption(p)}",
+                       "black" if ok else "red"))
+    title = (f"EAD (EN rule) on EfficientNet-Lite0, {run.scale.name} scale "
+             f"(L1 of each: {', '.join(f'{v:.1f}' for v in rec.l1)})")
+    return photo_row(panels, title, path)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #d392bf4a
-def _attack_panels(axes, row:str, adv:np.ndarray, x0:np.ndarray, pred:int, t:int):
-    "One attack's column: its adversarial example (captioned) over its perturbation, magnified."
-    delta, k = magnify(adv - x0)
-    ok = "black" if pred == t else "red"
-    _panel(axes[0], adv, f"{row}\nnow: {_caption(pred, 16)}", ok, 6)
-    _panel(axes[1], delta, f"perturbation ×{k:.0f}" if k > 1 else "no perturbation", size=6)
+def _attack_column(run:SectionRun, row:str, model, i:int, t:int, x0:np.ndarray) -> tuple:
+    "One attack's (adversarial example, caption, caption colour); the photo where none was kept."
+    folder = records_dir(run.out, run.scale, DATASET, attack_spec(row))
+    adv = RecordStore(folder).adversarial().get((i, t)) if folder.exists() else None
+    adv = x0 if adv is None else adv
+    pred = _predicted(model, [adv], run.device)[0]
+    return adv, f"{row}\nnow: {_caption(pred, 16)}", "black" if pred == t else "red"
 
 def figure8(run:SectionRun, # the section's run at a scale (its rows, in Table 10's order)
             path=None, # where the PNG goes; None: nowhere
            ):
     "Figure 8: the photo; per attack its adversarial example and the perturbation magnified."
-    import matplotlib.pyplot as plt
     s, (model, _, aset) = run.scale, imagenet_setup(run)
     i = figure_image(aset)
-    x0, t, rows = aset.x[i].numpy(), int(aset.target[i]), run.section.rows
-    fig, axes = plt.subplots(2, len(rows) + 1, figsize=(1.2 * (len(rows) + 1), 3.1))
-    _panel(axes[0, 0], x0, f"original\n{_caption(aset.y[i], 16)}", size=6)
-    axes[1, 0].axis("off")
-    for j, row in enumerate(rows, 1):
-        folder = records_dir(run.out, s, DATASET, attack_spec(row))
-        adv = RecordStore(folder).adversarial().get((i, t)) if folder.exists() else None
-        adv = x0 if adv is None else adv
-        _attack_panels(axes[:, j], row, adv, x0, _predicted(model, [adv], run.device)[0], t)
-    fig.suptitle(f"Target: {_caption(t)} (EfficientNet-Lite0, {s.name} scale; a red caption: "
-                 "the attack failed)", fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    x0, t = aset.x[i].numpy(), int(aset.target[i])
+    columns = [_attack_column(run, row, model, i, t, x0) for row in run.section.rows]
+    title = (f"Target: {_caption(t)} (EfficientNet-Lite0, {s.name} scale; a red caption: "
+             "the attack failed)")
+    return perturbation_grid(x0, f"original\n{_caption(aset.y[i], 16)}", columns, title, path)
 
 # %% ../../nbs/sections/07_imagenet.ipynb #ac248c8d
 def _bars(run:SectionRun, tables:dict, meta:dict, path):
