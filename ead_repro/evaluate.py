@@ -12,8 +12,8 @@ from .formulation import NORMS
 from .store import RecordStore, read_json, write_atomic, to_json
 
 # %% auto #0
-__all__ = ['CASES', 'case_summary', 'case_table', 'image_cases', 'weighted_case_table', 'robust_accuracy', 'paper_csv',
-           'paper_caption', 'paper_rows', 'paper_table', 'paper_by', 'beta_series', 'compare_table',
+__all__ = ['CASES', 'case_summary', 'case_table', 'image_cases', 'weighted_case_table', 'robust_accuracy', 'optimality',
+           'paper_csv', 'paper_caption', 'paper_rows', 'paper_table', 'paper_by', 'beta_series', 'compare_table',
            'within_ten_percent', 'large_gaps', 'save_tables', 'load_tables']
 
 # %% ../nbs/05_evaluate.ipynb #2833c059
@@ -108,6 +108,19 @@ def robust_accuracy(norms, # per-sample minimal distortions (0: wrong already; i
     "The robust accuracy at each ε: the share of samples whose minimal distortion exceeds ε."
     d, e = np.asarray(norms, float), np.atleast_1d(np.asarray(eps, float))
     return (d[None, :] > e[:, None]).mean(1)
+
+# %% ../nbs/05_evaluate.ipynb #4f2b9333
+def optimality(norms, # one attack's per-sample minimal norms (inf: failed)
+               best, # the best per-sample norms over every attack compared
+              ) -> float:
+    "AttackBench's optimality: 1 − area between the attack's curve and the best's, normalised."
+    d, b = np.asarray(norms, float), np.asarray(best, float)
+    broken = np.isfinite(b)
+    if not broken.any(): return float("nan")
+    top = b[broken].max()
+    area = lambda v: np.minimum(v, top).mean()
+    worst = (b > 0).mean() * top
+    return float(1 - (area(d) - area(b)) / (worst - area(b))) if worst > area(b) else 1.0
 
 # %% ../nbs/05_evaluate.ipynb #761becef
 _PAPER_DIR = resources.files("ead_repro") / "paper_tables"

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from ..data import DATASETS, InputError
 from ..attack import EAD, PRESETS, is_adversarial
-from ..evaluate import robust_accuracy
+from ..evaluate import robust_accuracy, optimality
 from ..figures import figure_theme, save_figure
 from ..store import RecordStore
 from ..runner import (Section, SectionRun, AttackJob, BudgetedAttack, Claim,
@@ -23,8 +23,8 @@ __all__ = ['EAD_PASSES_PER_ITERATION', 'EAD_FIXED_PASSES', 'ADV_LIB', 'APGD_SEAR
            'BUDGET_ROW', 'EXTRA', 'PEER_SCALES', 'SEARCH', 'PEERS', 'PRESET_ROW', 'PAPER_ROW', 'GOAL', 'CLAIMS',
            'SECTION', 'ead_iterations', 'scaled_iterations', 'import_adv_lib', 'has_adv_lib', 'Attack', 'alma_l1',
            'fmn_l1', 'pdpgd_l1', 'fab_l1', 'apgd_l1', 'ead_attack', 'ead_row', 'attacks_for', 'budget_ead_l1',
-           'budgeted', 'optimality', 'peers_jobs', 'store_run', 'summary', 'search_attacks', 'job_runs', 'peers_table',
-           'peer_tables', 'best_peer', 'claim_preset_goal', 'claim_defaults_behind', 'claim_optimality', 'plot_robust',
+           'budgeted', 'peers_jobs', 'store_run', 'summary', 'search_attacks', 'job_runs', 'peers_table', 'peer_tables',
+           'best_peer', 'claim_preset_goal', 'claim_defaults_behind', 'claim_optimality', 'plot_robust',
            'load_peers_report']
 
 # %% ../../nbs/sections/09_peers.ipynb #6dfcdcb1
@@ -184,19 +184,6 @@ def budgeted(attack:Attack, # the attack
     "`attack` in `setting` within `budget`, as the runner's executor calls attacks."
     return BudgetedAttack(attack.name, attack.run, attack.settings, budget,
                           targeted=setting == "targeted")
-
-# %% ../../nbs/sections/09_peers.ipynb #4f2b9333
-def optimality(norms, # one attack's per-sample minimal norms (inf: failed)
-               best, # the best per-sample norms over every attack compared
-              ) -> float:
-    "AttackBench's optimality: 1 − area between the attack's curve and the best's, normalised."
-    d, b = np.asarray(norms, float), np.asarray(best, float)
-    broken = np.isfinite(b)
-    if not broken.any(): return float("nan")
-    top = b[broken].max()
-    area = lambda v: np.minimum(v, top).mean()
-    worst = (b > 0).mean() * top
-    return float(1 - (area(d) - area(b)) / (worst - area(b))) if worst > area(b) else 1.0
 
 # %% ../../nbs/sections/09_peers.ipynb #fa77582e
 PEER_SCALES = {  # scale -> the section's settings there (`section_scale`)
