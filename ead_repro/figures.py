@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 from .formulation import NORMS
 from .store import RecordStore, write_atomic
-from .evaluate import beta_series
+from .evaluate import beta_series, robust_accuracy
 
 # %% auto #0
 __all__ = ['FIGURE_THEME', 'figure_theme', 'save_figure', 'plot_ours_and_paper', 'plot_bars_beside_paper', 'plot_beta',
-           'figure_rows', 'show_image', 'adversarial_grid', 'magnify', 'photo_row', 'perturbation_grid']
+           'figure_rows', 'show_image', 'adversarial_grid', 'magnify', 'photo_row', 'perturbation_grid',
+           'plot_robust_accuracy']
 
 # %% ../nbs/05b_figures.ipynb #776a657f
 FIGURE_THEME = dict(context="paper", style="whitegrid", palette="colorblind")  # seaborn's names
@@ -235,6 +236,31 @@ def perturbation_grid(x0:np.ndarray, # the photo, C×H×W in [0, 1]
         _panel(axes[1, j], delta, f"perturbation ×{k:.0f}" if k > 1 else "no perturbation",
                size=6)
     fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+# %% ../nbs/05b_figures.ipynb #c8cb7468
+def plot_robust_accuracy(norms:dict, # panel title -> {attack: per-sample minimal L1 (inf: failed)}
+                         names:list, # every attack that may appear: its place sets its colour
+                         title:str="", # the figure's title
+                         path=None, # where the PNG goes; None: nowhere
+                         solid:str="EAD", # attacks whose name starts with it are drawn solid
+                        ):
+    "Robust accuracy against the L1 budget ε, one line per attack, one panel per setting."
+    import matplotlib.pyplot as plt
+    colours = figure_theme()
+    fig, axes = plt.subplots(1, len(norms), figsize=(5.5 * len(norms), 3.6), squeeze=False)
+    for ax, (setting, ds) in zip(axes[0], norms.items()):
+        finite = np.concatenate([d[np.isfinite(d)] for d in ds.values()] + [[]])
+        eps = np.linspace(0, np.quantile(finite, .98) * 1.1 if finite.size else 1.0, 400)
+        for name, d in ds.items():
+            style = "-" if name.startswith(solid) else "--"
+            ax.plot(eps, 100 * robust_accuracy(d, eps), style, lw=1.5,
+                    color=colours[names.index(name) % len(colours)], label=name)
+        ax.set(xlabel="ε (L1)", ylabel="robust accuracy (%)", title=setting)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
     return fig

@@ -12,8 +12,8 @@ import pandas as pd
 import torch
 from ..data import DATASETS, InputError
 from ..attack import EAD, PRESETS, is_adversarial
-from ..evaluate import robust_accuracy, optimality
-from ..figures import figure_theme, save_figure
+from ..evaluate import optimality
+from ..figures import plot_robust_accuracy
 from ..store import RecordStore
 from ..runner import (Section, SectionRun, AttackJob, BudgetedAttack, Claim,
                               section_jobs, job_stores, find_report, report_figures)
@@ -403,23 +403,9 @@ def plot_robust(runs:dict, # setting -> {attack name: `store_run`}
                 path=None, # where the PNG goes; None: nowhere
                ):
     "Robust accuracy against the L1 budget ε, one line per attack, one panel per setting."
-    import matplotlib.pyplot as plt
-    colours = figure_theme()
-    fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.6), squeeze=False)
     names = [a.name for a in ATTACKS + list(EXTRA.values())]
-    for ax, (setting, rs) in zip(axes[0], runs.items()):
-        finite = np.concatenate([r["l1"][np.isfinite(r["l1"])] for r in rs.values()] + [[]])
-        eps = np.linspace(0, np.quantile(finite, .98) * 1.1 if finite.size else 1.0, 400)
-        for name, r in rs.items():
-            style = "-" if name.startswith("EAD") else "--"
-            ax.plot(eps, 100 * robust_accuracy(r["l1"], eps), style, lw=1.5,
-                    color=colours[names.index(name) % len(colours)], label=name)
-        ax.set(xlabel="ε (L1)", ylabel="robust accuracy (%)", title=setting)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    norms = {setting: {name: r["l1"] for name, r in rs.items()} for setting, rs in runs.items()}
+    return plot_robust_accuracy(norms, names, title, path)
 
 # %% ../../nbs/sections/09_peers.ipynb #5200de07
 def _figure(run:SectionRun, tables:dict, meta:dict, path):
