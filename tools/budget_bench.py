@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from ead_repro.attack import AttackResult, count_passes
-from ead_repro.budget import BudgetEAD, best_seen
+from ead_repro.budget import BudgetEAD, best_seen, DIMENSION_RULE, dimension_beta
 from ead_repro.data import load_dataset, select_attack_set
 from ead_repro.store import provenance, write_atomic, to_json
 from ead_repro.models import load_model, model_card
@@ -81,6 +81,8 @@ def peer_runs(s, dataset, out, setting):
     return {**{a.name: runs[a.name] for a in attacks_for(setting) if a.peer and a.name in runs},
             **runs}
 
+RULE_3072 = dict(DIMENSION_RULE, beta=dimension_beta(3072))  # for_dimension(3072)
+
 CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal are set per run
     "spend": ("budget spent: the preset's β, α0, c0, 5 phases, binary search, from x0",
               dict(phases=5)),
@@ -100,6 +102,15 @@ CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal a
                     dict(phases=5, warm_start=True, refine=12)),
     "warm-refine-beta-d": ("warm-refine with β = 0.05·784/d, for CIFAR-10's d = 3072",
                            dict(phases=5, warm_start=True, refine=12, beta=0.05 * 784 / 3072)),
+    # CIFAR-10's three candidate causes, each the dimension rule for d = 3072 with ONE change
+    "rule-l2-d": ("the dimension rule for d = 3072 with the L2 weight 784/3072 (β's rule on L2)",
+                  dict(RULE_3072, l2_weight=784 / 3072)),
+    "rule-l2-0": ("the dimension rule for d = 3072 without the L2 term (L2 weight 0)",
+                  dict(RULE_3072, l2_weight=0.0)),
+    "rule-c0": ("the dimension rule for d = 3072 with c0 = 1 (c0 = 0.1 moves no pixel at x0)",
+                dict(RULE_3072, initial_const=1.0)),
+    "rule-lr": ("the dimension rule for d = 3072 with α0 = 0.02 (CIFAR-10's gradients ~half)",
+                dict(RULE_3072, learning_rate=0.02)),
 }
 
 
