@@ -107,6 +107,8 @@ CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal a
                     dict(phases=5, warm_start=True, refine=12)),
     "warm-refine-beta-d": ("warm-refine with β = 0.05·784/d, for CIFAR-10's d = 3072",
                            dict(phases=5, warm_start=True, refine=12, beta=0.05 * 784 / 3072)),
+    "rule-3072": ("the dimension rule for d = 3072 itself, re-run (the peers page's row)",
+                  RULE_3072),
     # CIFAR-10's three candidate causes, each the dimension rule for d = 3072 with ONE change
     "rule-l2-d": ("the dimension rule for d = 3072 with the L2 weight 784/3072 (β's rule on L2)",
                   dict(RULE_3072, l2_weight=784 / 3072)),
