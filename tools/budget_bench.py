@@ -118,6 +118,8 @@ CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal a
                 dict(RULE_3072, initial_const=1.0)),
     "rule-lr": ("the dimension rule for d = 3072 with α0 = 0.02 (CIFAR-10's gradients ~half)",
                 dict(RULE_3072, learning_rate=0.02)),
+    "rule-lr-half": ("the dimension rule for d = 3072 with α0 = 0.005 (run after 0.02 lost)",
+                     dict(RULE_3072, learning_rate=0.005)),
 }
 
 
