@@ -82,9 +82,10 @@ def fista_step(y:torch.Tensor, # y(k), inside the box
                threshold:float, # θ_k: β, or α_k·β (exact proximal step)
                weight:float, # μ_k, the momentum weight
                box:tuple, # (lo, hi)
+               l2_weight:float=1.0, # λ, the weight of ‖x − x0‖²₂ (1: Eq. (7) as it is)
               ) -> tuple:
     "Algorithm 1's step from y(k): (x(k+1), y(k+1)), both inside the box."
-    x = shrink(y - alpha * (grad + 2 * (y - x0)), x0, threshold, *box)
+    x = shrink(y - alpha * (grad + 2 * l2_weight * (y - x0)), x0, threshold, *box)
     return x, (x + weight * (x - x_prev)).clamp(*box)
 
 # %% ../nbs/03b_budget.ipynb #edbed44c
@@ -118,7 +119,7 @@ def _keep(run:_Run, y, success):
 
 # %% ../nbs/03b_budget.ipynb #e428e395
 def _check_budget_settings(budget, beta, learning_rate, schedule, momentum_rule, phases,
-                           initial_const, adapt, kappa, refine):
+                           initial_const, adapt, kappa, refine, l2_weight=1.0):
     "Refuse bad settings with a message that names them."
     if refine < 0: raise ValueError(f"refine must be >= 0, got {refine}")
     phase_lengths(iterations_for(budget, refine), phases)
@@ -128,6 +129,7 @@ def _check_budget_settings(budget, beta, learning_rate, schedule, momentum_rule,
         raise ValueError(f"momentum_rule must be one of {list(MOMENTUM_RULES)}, "
                          f"got {momentum_rule!r}")
     if beta < 0 or kappa < 0: raise ValueError("beta and kappa must be >= 0")
+    if not l2_weight >= 0: raise ValueError(f"l2_weight must be >= 0, got {l2_weight}")
     if not learning_rate > 0 or not initial_const > 0:
         raise ValueError("learning_rate and initial_const must be > 0")
     if adapt is not None and not adapt > 1: raise ValueError(f"adapt must be > 1, got {adapt}")
@@ -139,6 +141,7 @@ class BudgetEAD:
     def __init__(self,
                  budget:int=2000, # B, model passes per sample (forward + backward rows), all in
                  beta:float=5e-2, # L1 weight β of Eq. (7); the threshold of Eq. (9)
+                 l2_weight:float=1.0, # λ on Eq. (7)'s ‖x − x0‖²₂ (1: the paper's, 0: none)
                  learning_rate:float=1e-2, # α0, the first step of each phase
                  schedule:str="sqrt", # the step's decay over a phase: a key of `SCHEDULES`
                  exact_prox:bool=False, # threshold at α_k·β (the exact proximal step), not β
@@ -153,13 +156,14 @@ class BudgetEAD:
                  box:tuple=(0.0, 1.0), # the valid image range [lo, hi]
                 ):
         _check_budget_settings(budget, beta, learning_rate, schedule, momentum_rule, phases,
-                               initial_const, adapt, kappa, refine)
+                               initial_const, adapt, kappa, refine, l2_weight)
         budget, phases, refine = int(budget), int(phases), int(refine)
         box = (float(box[0]), float(box[1]))
         store_attr()
     def __repr__(self):
         opt = [f"budget={self.budget}", f"beta={self.beta:g}", f"lr={self.learning_rate:g}",
                f"schedule={self.schedule}", f"phases={self.phases}", f"c0={self.initial_const:g}"]
+        opt += [f"l2={self.l2_weight:g}"] if self.l2_weight != 1 else []  # 1: Eq. (7)
         opt += [f"adapt={self.adapt:g}"] if self.adapt else []
         opt += [f"momentum={self.momentum_rule}"] if self.momentum_rule != "paper" else []
         opt += ["exact_prox"] * self.exact_prox + ["warm_start"] * self.warm_start
@@ -191,7 +195,8 @@ def _phase(self:BudgetEAD, model, run:_Run, start, length:int) -> torch.Tensor:
         succeeded |= ok
         if self.adapt: run.const = adapt_const(run.const, ok, self.adapt)
         threshold = alpha * self.beta if self.exact_prox else self.beta
-        x, y = fista_step(y, grad, x, run.x0, alpha, threshold, momentum(k), self.box)
+        x, y = fista_step(y, grad, x, run.x0, alpha, threshold, momentum(k), self.box,
+                          self.l2_weight)
     return succeeded
 
 # %% ../nbs/03b_budget.ipynb #0654f8ca

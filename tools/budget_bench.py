@@ -8,7 +8,8 @@ resumable: a part is skipped when present) and, with --summarise, results/<scale
 <dataset>/summary.json (summary-<n>.json for fewer images than the scale's): per setting and
 attack, ASR, median L1 (returned and best seen), passes per sample, the median-L1 ratio to the
 best peer with a paired bootstrap 95% interval (images resampled), the median per-image L1 ratio
-to the best peer and to EAD.preset("l1-minimal") with theirs, and attackbenchlib 2.x optimality (its
+to the best peer, to EAD.preset("l1-minimal") and to the peers page's BudgetEAD row (the
+dimension rule) where the scale has them, with theirs, and attackbenchlib 2.x optimality (its
 metrics/distances.py `eval_optimality`, clean accuracy 1: the attack set holds correctly
 classified images only).
 
@@ -18,6 +19,9 @@ The peers' runs are read from the peers section's record stores (results/<scale>
 Usage: nice -n 10 .venv/bin/python tools/budget_bench.py --dataset mnist --settings untargeted
        --configs adapt-ista spend ...          (a config: ~2 min per 100 MNIST images on an idle core)
        .venv/bin/python tools/budget_bench.py --dataset mnist --summarise
+       .venv/bin/python tools/budget_bench.py --dataset mnist --images 50 --look
+       .venv/bin/python tools/budget_bench.py --scale cpu --dataset cifar --images 50 \
+       --configs rule-l2-d rule-lr rule-l2-0 rule-c0     (CIFAR-10: ~5 min per config and goal)
 """
 import argparse, importlib.util, json, math, sys, time
 from collections import namedtuple
@@ -28,13 +32,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from ead_repro.attack import AttackResult, count_passes
-from ead_repro.budget import BudgetEAD, best_seen
+from ead_repro.budget import BudgetEAD, best_seen, DIMENSION_RULE, dimension_beta
+from ead_repro.formulation import margin
 from ead_repro.data import load_dataset, select_attack_set
 from ead_repro.store import provenance, write_atomic, to_json
 from ead_repro.models import load_model, model_card
 from ead_repro.runner import section_run, section_jobs, job_stores
 from ead_repro.sections.peers import (Attack, attacks_for, job_runs, PEERS, PRESET_ROW, ATTACKS,
-                                      SECTION)
+                                      SECTION, BUDGET_ROW)
 
 Bench = namedtuple("Bench", "name images budget images_per_batch seed")
 SCALES = {"quick": Bench("quick", {"mnist": 100, "cifar": 30}, 2000, 50, 0),  # the peers' quick
@@ -81,6 +86,8 @@ def peer_runs(s, dataset, out, setting):
     return {**{a.name: runs[a.name] for a in attacks_for(setting) if a.peer and a.name in runs},
             **runs}
 
+RULE_3072 = dict(DIMENSION_RULE, beta=dimension_beta(3072))  # for_dimension(3072)
+
 CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal are set per run
     "spend": ("budget spent: the preset's β, α0, c0, 5 phases, binary search, from x0",
               dict(phases=5)),
@@ -100,6 +107,19 @@ CONFIGS = {  # slug -> (what it measures, BudgetEAD settings); budget and goal a
                     dict(phases=5, warm_start=True, refine=12)),
     "warm-refine-beta-d": ("warm-refine with β = 0.05·784/d, for CIFAR-10's d = 3072",
                            dict(phases=5, warm_start=True, refine=12, beta=0.05 * 784 / 3072)),
+    "rule-3072": ("the dimension rule for d = 3072 itself, re-run (the peers page's row)",
+                  RULE_3072),
+    # CIFAR-10's three candidate causes, each the dimension rule for d = 3072 with ONE change
+    "rule-l2-d": ("the dimension rule for d = 3072 with the L2 weight 784/3072 (β's rule on L2)",
+                  dict(RULE_3072, l2_weight=784 / 3072)),
+    "rule-l2-0": ("the dimension rule for d = 3072 without the L2 term (L2 weight 0)",
+                  dict(RULE_3072, l2_weight=0.0)),
+    "rule-c0": ("the dimension rule for d = 3072 with c0 = 1 (c0 = 0.1 moves no pixel at x0)",
+                dict(RULE_3072, initial_const=1.0)),
+    "rule-lr": ("the dimension rule for d = 3072 with α0 = 0.02 (CIFAR-10's gradients ~half)",
+                dict(RULE_3072, learning_rate=0.02)),
+    "rule-lr-half": ("the dimension rule for d = 3072 with α0 = 0.005 (run after 0.02 lost)",
+                     dict(RULE_3072, learning_rate=0.005)),
 }
 
 
@@ -140,6 +160,35 @@ def measure(slug, setting, s, dataset, model, card, aset, n, out):
         doc["provenance"] = provenance(s.name, "cpu", aset.source, s.seed, what=what)
         write_atomic(path, to_json(doc))
         print(f"{slug} {setting} {j}/{n}", flush=True)
+
+
+def gradient_look(s, dataset, n, out):
+    "gradients-<n>.json: at x0 of the first n images per goal, the margin's input gradient and"
+    "the least c whose first step moves a pixel under the dimension rule: α0·c·|∂f/∂x_i| > β."
+    model = load_model(dataset).eval()
+    aset = select_attack_set(model, load_dataset(dataset), n=s.images[dataset], seed=s.seed,
+                             n_targets=1)
+    x = aset.x[:n].clone().requires_grad_()
+    rule = BudgetEAD.for_dimension(x[0].numel())
+    quartiles = lambda v: [float(u) for u in np.quantile(v.detach().numpy(), [0.25, 0.5, 0.75])]
+    doc = dict(provenance=provenance(s.name, "cpu", aset.source, s.seed, images=n,
+                                     settings=repr(rule)), goals={})
+    for setting in ("untargeted", "targeted"):
+        cls = aset.target[:n] if setting == "targeted" else aset.y[:n]
+        m = margin(model(x), cls, setting == "targeted")  # f = m at x0: every image is classified
+        g, = torch.autograd.grad(m.sum(), x)
+        g = g.flatten(1).abs()
+        c_move = rule.beta / (rule.learning_rate * g.amax(1))  # the first step moves a pixel above
+        doc["goals"][setting] = {"margin": quartiles(m), "mean |grad|": quartiles(g.mean(1)),
+                                 "99th percentile |grad|": quartiles(g.quantile(0.99, 1)),
+                                 "max |grad|": quartiles(g.amax(1)), "c to move": quartiles(c_move),
+                                 "share moved at c0": float((c_move < rule.initial_const).double()
+                                                            .mean()),
+                                 "share moved at c = 1": float((c_move < 1).double().mean())}
+    doc.update(beta=rule.beta, alpha0=rule.learning_rate, c0=rule.initial_const, d=x[0].numel())
+    path = out / s.name / "budget" / dataset / f"gradients-{n}.json"
+    write_atomic(path, to_json(doc))
+    print(path)
 
 
 def attackbench_distances():
@@ -212,6 +261,8 @@ def summarise(s, dataset, n, out):
             per_peer, per_peer_ci = paired_ratio_interval(l1[a], l1[peer])
             per_preset, per_preset_ci = (paired_ratio_interval(l1[a], l1[PRESET_ROW])
                                          if PRESET_ROW in l1 else (None, None))
+            per_rule, per_rule_ci = (paired_ratio_interval(l1[a], l1[BUDGET_ROW.name])
+                                     if BUDGET_ROW.name in l1 else (None, None))
             rows[a] = {"ASR %": 100 * float(np.isfinite(l1[a]).mean()),
                        "median L1": float(np.median(l1[a])),
                        "median L1 best seen": float(np.median(seen[a][:n])) if a in seen else None,
@@ -223,6 +274,8 @@ def summarise(s, dataset, n, out):
                        "per-image ratio to best peer 95% CI": per_peer_ci,
                        "per-image ratio to preset": per_preset,
                        "per-image ratio to preset 95% CI": per_preset_ci,
+                       "per-image ratio to the rule": per_rule,  # the dimension rule's row
+                       "per-image ratio to the rule 95% CI": per_rule_ci,
                        "optimality (attackbenchlib 2.x)": dist.eval_optimality(l1[a], best, 1.0),
                        "seconds": r["time_s"]}
         doc["settings"][setting] = dict(best_peer=peer, images=n, rows=rows, left_out=short)
@@ -243,12 +296,15 @@ def main():
     p.add_argument("--settings", nargs="+", default=["untargeted", "targeted"])
     p.add_argument("--configs", nargs="+", default=list(CONFIGS))
     p.add_argument("--summarise", action="store_true")
+    p.add_argument("--look", action="store_true",
+                   help="the input gradients at x0 and the c that moves a pixel")
     p.add_argument("--out", default=str(ROOT / "results"))
     a = p.parse_args()
     torch.set_num_threads(1)
     s = SCALES[a.scale]
     out = Path(a.out)
     if a.summarise: return summarise(s, a.dataset, a.images, out)
+    if a.look: return gradient_look(s, a.dataset, a.images, out)
     model = load_model(a.dataset).eval()
     aset = select_attack_set(model, load_dataset(a.dataset), n=s.images[a.dataset], seed=s.seed,
                              n_targets=1)
