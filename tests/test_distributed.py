@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from test_cli import ead
-pytestmark = pytest.mark.xdist_group("distributed")  # module fixtures built once
 
 ROOT = Path(__file__).resolve().parents[1]
 RULE = ["run", "rule", "--scale", "smoke", "--dataset", "mnist", "--no-progress", "--threads", "1"]
@@ -170,7 +169,8 @@ def test_shared_adversarial_training_run_is_the_one_process_run(tmp_path):
     runs = {n: tmp_path / n for n in ("alone", "shared")}
     for n, root in runs.items():
         nproc = ["--nproc", "2"] if n == "shared" else []
-        r = ead(*ADV, "--out", root / "results", "--figures", root / "figures", *nproc)
+        r = ead(*ADV, "--out", root / "results", "--figures", root / "figures", *nproc,
+                timeout=900)  # five nets trained: minutes on a busy machine
         assert r.returncode == 0, r.stderr[-2000:]
         assert r.stdout.count("adversarial_training: complete") == 1, r.stdout
         assert r.stdout.count("making ") == 5, r.stdout  # five networks, trained once

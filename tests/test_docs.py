@@ -12,7 +12,6 @@ from conftest import ROOT, NBS
 
 sys.path.insert(0, str(ROOT / "tools"))
 import build_docs as bd  # noqa: E402
-pytestmark = pytest.mark.xdist_group("docs")  # module fixtures built once
 
 SECTIONS = sorted(p for p in NBS if p.parent.name == "sections")
 

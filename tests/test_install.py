@@ -18,7 +18,6 @@ from configparser import ConfigParser
 from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
-pytestmark = pytest.mark.xdist_group("install")  # module fixtures built once
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "ead_repro"

@@ -12,7 +12,6 @@ from test_cli import ead, one_line_error
 USER_MODULE = '''
 import torch
 from torch import nn
-pytestmark = pytest.mark.xdist_group("report")  # module fixtures built once
 
 def mean_model():
     "Two classes, dark and bright: the mean pixel below or above 1/2 (logits x100)."
